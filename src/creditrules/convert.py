@@ -1,0 +1,660 @@
+"""Reading input into the models: the one place that knows about wire formats.
+
+Rows come from CSV (what a school clerk exports from Excel), JSON Lines or a
+JSON array, and become :class:`~creditrules.model.Person`,
+:class:`~creditrules.model.TrainingRecord`, :class:`~creditrules.model.Project`
+or :class:`~creditrules.model.Unit` through a single cattrs converter.
+
+Every refusal is an :class:`~creditrules.errors.InputError` naming the file,
+the physical line, the row's id and the field, worded for the person who typed
+the spreadsheet: ``records.csv:14 record R-0042: hours: must be ≥ 0, got '-3'``.
+The collecting readers (:func:`read_records` …) gather every row error before
+refusing, so a clerk fixes the whole file in one pass; nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import types
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal, TypeAlias, Union, cast, get_args, get_origin, overload
+
+import attrs
+import cattrs
+from cattrs.errors import AttributeValidationNote, ClassValidationError
+
+from .errors import InputError, InputErrors, InvalidField
+from .model import Category, Level, LocationScope, Mode, Person, Project, Role, TrainingRecord, Unit
+
+__all__ = [
+    "MAX_ERRORS",
+    "Kind",
+    "Model",
+    "converter",
+    "iter_rows",
+    "iter_structured",
+    "make_converter",
+    "read_persons",
+    "read_projects",
+    "read_records",
+    "read_units",
+    "structure_person",
+    "structure_project",
+    "structure_record",
+    "structure_unit",
+    "unstructure",
+]
+
+Kind: TypeAlias = Literal["person", "record", "project", "unit"]
+Model: TypeAlias = Person | TrainingRecord | Project | Unit
+PathArg: TypeAlias = "str | os.PathLike[str]"
+
+#: A read stops collecting after this many row errors: past it the file is
+#: probably the wrong one, and a longer list helps nobody.
+MAX_ERRORS = 100
+
+_CLASSES: dict[Kind, type[Model]] = {
+    "person": Person,
+    "record": TrainingRecord,
+    "project": Project,
+    "unit": Unit,
+}
+
+# The columns that identify a row within one file; a unit is one school or
+# county *for one budget year*, so the same unit_id recurs across years.
+_ID_FIELDS: dict[Kind, tuple[str, ...]] = {
+    "person": ("person_id",),
+    "record": ("record_id",),
+    "project": ("project_id",),
+    "unit": ("unit_id", "year"),
+}
+
+_ENUMS: tuple[type[Enum], ...] = (Role, Level, Category, Mode, LocationScope)
+
+# ASCII only: Python's int()/Decimal() also take '1_000', '²' and other
+# Unicode digits, which a clerk never means as a number.
+_INT_RE = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_TRUE = frozenset({"true", "1", "yes", "y", "是"})
+_FALSE = frozenset({"false", "0", "no", "n", "否"})
+
+
+# -- hooks ----------------------------------------------------------------------
+
+
+class _Refusal(ValueError):
+    """A hook's refusal; ``reason`` is already worded for the clerk."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _shown(value: object) -> str:
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def _require(value: object) -> None:
+    if _is_blank(value):
+        raise _Refusal("is required")
+
+
+def _structure_str(value: object, _: type) -> str:
+    _require(value)
+    if isinstance(value, str):
+        return value.strip()
+    # JSON writers emit numeric ids as numbers; the id is still the digits.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise _Refusal(f"must be text, got '{value}'")
+
+
+def _structure_decimal(value: object, _: type) -> Decimal:
+    _require(value)
+    number: Decimal | None = None
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        # repr is the shortest text that round-trips, so 0.1 becomes
+        # Decimal('0.1') rather than 0.1000000000000000055511151231257827.
+        number = Decimal(repr(value))
+    elif isinstance(value, str) and _DECIMAL_RE.fullmatch(value.strip()):
+        number = Decimal(value.strip())
+    if number is None or not number.is_finite():
+        raise _Refusal(f"must be a number, got '{_shown(value)}'")
+    return number
+
+
+def _structure_int(value: object, _: type) -> int:
+    _require(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
+        try:
+            return int(value.strip())
+        except ValueError:  # more digits than int() accepts from text
+            pass
+    raise _Refusal(f"must be a whole number, got '{_shown(value)}'")
+
+
+def _structure_date(value: object, _: type) -> dt.date:
+    _require(value)
+    # A datetime is a date subclass, but a timestamp is not a calendar day.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _DATE_RE.fullmatch(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _Refusal(f"must be a date YYYY-MM-DD, got '{_shown(value)}'")
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    _require(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().casefold()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise _Refusal(f"must be true or false, got '{_shown(value)}'")
+
+
+def _structure_enum(value: object, cls: type[Enum]) -> Enum:
+    _require(value)
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            pass
+    allowed = ", ".join(str(member.value) for member in cls)
+    raise _Refusal(f"must be one of {allowed}, got '{_shown(value)}'")
+
+
+def _is_optional(t: Any) -> bool:
+    args = get_args(t)
+    return get_origin(t) in (Union, types.UnionType) and len(args) == 2 and type(None) in args
+
+
+def _optional_hook(conv: cattrs.Converter) -> Callable[[object, Any], object]:
+    def structure(value: object, t: Any) -> object:
+        if _is_blank(value):
+            return None
+        (inner,) = (arg for arg in get_args(t) if arg is not type(None))
+        return conv.structure(value, inner)
+
+    return structure
+
+
+def make_converter() -> cattrs.Converter:
+    """A new converter with creditrules' hooks: clerk-friendly parsing, strict keys.
+
+    Detailed validation is on so a failure carries the attribute name; extra
+    keys are forbidden so a misspelt column is never ignored.
+    """
+    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(dt.date, _structure_date)
+    # Registered per class: a StrEnum is a str subclass, so a hook on Enum
+    # would lose to the str hook in cattrs' singledispatch.
+    for enum in _ENUMS:
+        conv.register_structure_hook(enum, _structure_enum)
+        conv.register_unstructure_hook(enum, lambda member: member.value)
+    conv.register_structure_hook_func(_is_optional, _optional_hook(conv))
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    return conv
+
+
+_converter: cattrs.Converter | None = None
+
+
+def converter() -> cattrs.Converter:
+    """The shared converter, built on first use."""
+    global _converter
+    if _converter is None:
+        _converter = make_converter()
+    return _converter
+
+
+# -- structuring one row -----------------------------------------------------------
+
+
+def _row_id(kind: Kind, row: Mapping[str, Any]) -> str | None:
+    value = row.get(_ID_FIELDS[kind][0])
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _first_failure(group: ClassValidationError) -> tuple[str | None, str]:
+    """The field and reason of the first failure cattrs collected (class field order)."""
+    for exc in group.exceptions:
+        if isinstance(exc, InvalidField):
+            return exc.field, exc.reason
+        notes = getattr(exc, "__notes__", [])
+        name = next((n.name for n in notes if isinstance(n, AttributeValidationNote)), None)
+        if isinstance(exc, ClassValidationError):
+            return _first_failure(exc)
+        return name, exc.reason if isinstance(exc, _Refusal) else str(exc)
+    return None, str(group)
+
+
+def _check_keys(cls: type[Model], row: Mapping[str, Any]) -> tuple[str | None, str] | None:
+    fields = attrs.fields(cls)
+    names = {f.name for f in fields}
+    for key in row:
+        if key not in names:
+            return None, f"unknown column '{key}'"
+    for f in fields:
+        if f.default is attrs.NOTHING and f.name not in row:
+            return f.name, "required column is missing"
+    return None
+
+
+def _structure(kind: Kind, row: Mapping[str, Any]) -> Model:
+    cls = _CLASSES[kind]
+    failure = _check_keys(cls, row)
+    if failure is None:
+        defaulted = {f.name for f in attrs.fields(cls) if f.default is not attrs.NOTHING}
+        # A blank cell in a column with a default means "not given", so the
+        # default applies (role → teacher, optional → None).
+        given = {k: v for k, v in row.items() if not (k in defaulted and _is_blank(v))}
+        try:
+            return converter().structure(given, cls)
+        except InvalidField as exc:  # older cattrs let __init__ errors through bare
+            failure = exc.field, exc.reason
+        except ClassValidationError as exc:
+            failure = _first_failure(exc)
+    field, reason = failure
+    raise InputError(reason, field=field, record_id=_row_id(kind, row), kind=kind) from None
+
+
+def structure_person(d: Mapping[str, Any]) -> Person:
+    """One person from a row; raises :class:`InputError` for the first bad field."""
+    return cast(Person, _structure("person", d))
+
+
+def structure_record(d: Mapping[str, Any]) -> TrainingRecord:
+    """One training record from a row; raises :class:`InputError` for the first bad field."""
+    return cast(TrainingRecord, _structure("record", d))
+
+
+def structure_project(d: Mapping[str, Any]) -> Project:
+    """One project from a row; raises :class:`InputError` for the first bad field."""
+    return cast(Project, _structure("project", d))
+
+
+def structure_unit(d: Mapping[str, Any]) -> Unit:
+    """One unit-year from a row; raises :class:`InputError` for the first bad field."""
+    return cast(Unit, _structure("unit", d))
+
+
+def unstructure(obj: Model) -> dict[str, Any]:
+    """A plain dict of ``obj``: Decimal as str, dates ISO, enums by value, None kept.
+
+    ``structure_X(unstructure(x)) == x`` holds for every model whose strings
+    are already stripped and non-empty (the reader strips them, and reads an
+    empty optional string as None).
+    """
+    return cast(dict[str, Any], converter().unstructure(obj))
+
+
+# -- files into raw rows ------------------------------------------------------------
+
+_Raw: TypeAlias = "tuple[int, dict[str, Any]] | InputError"
+
+
+def _line_of(data: bytes | str, offset: int) -> int:
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(newline, 0, offset) + 1  # type: ignore[arg-type]
+
+
+def _decode(data: bytes, source: str, encoding: str | None) -> str:
+    """Text of ``data``; auto tries UTF-8 then GB18030 (what Excel writes in China)."""
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except LookupError:
+            raise InputError(f"unknown encoding '{encoding}'", source=source) from None
+        except UnicodeDecodeError as exc:
+            reason = f"not valid {encoding}: undecodable byte at offset {exc.start}"
+            raise InputError(reason, source=source, line=_line_of(data, exc.start)) from None
+        return text.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        first = exc
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        reason = (
+            f"neither UTF-8 nor GB18030: undecodable byte at offset {first.start}; "
+            "save the file as UTF-8 or name its encoding"
+        )
+        raise InputError(reason, source=source, line=_line_of(data, first.start)) from None
+
+
+def _known_columns(kind: Kind) -> list[str]:
+    return [f.name for f in attrs.fields(_CLASSES[kind])]
+
+
+def _header_errors(names: list[str], kind: Kind, source: str, line: int) -> list[InputError]:
+    known = _known_columns(kind)
+    errors: list[InputError] = []
+
+    def add(reason: str, field: str | None = None) -> None:
+        errors.append(InputError(reason, source=source, line=line, field=field, kind=kind))
+
+    seen: set[str] = set()
+    for position, name in enumerate(names, 1):
+        if not name:
+            add(f"column {position} has no name")
+        elif name in seen:
+            add(f"duplicate column '{name}'")
+        elif name not in known:
+            add(f"unknown column '{name}' (known columns: {', '.join(known)})")
+        seen.add(name)
+    for f in attrs.fields(_CLASSES[kind]):
+        if f.default is attrs.NOTHING and f.name not in seen:
+            add("required column is missing", f.name)
+    return errors
+
+
+def _csv_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
+    # strict: an unterminated quote must be an error, not swallow the rest of
+    # the file into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    names: list[str] | None = None
+    while True:
+        start = reader.line_num + 1  # a quoted cell may span lines; report the first
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield InputError(f"not valid CSV: {exc}", source=source, line=start, kind=kind)
+            continue
+        if all(not cell.strip() for cell in cells):
+            continue  # blank lines (and Excel's all-empty rows) carry no data
+        if names is None:
+            names = [cell.strip() for cell in cells]
+            while names and not names[-1]:
+                names.pop()  # Excel pads the header with empty trailing cells
+            errors = _header_errors(names, kind, source, start)
+            yield from errors
+            if errors:
+                return
+            continue
+        yield _csv_row(names, cells, source, start, kind)
+    if names is None:
+        yield InputError("file is empty: expected a header line", source=source, kind=kind)
+
+
+def _csv_row(names: list[str], cells: list[str], source: str, line: int, kind: Kind) -> _Raw:
+    width = len(names)
+    row = dict(zip(names, cells + [""] * (width - len(cells))))
+    extra = [cell for cell in cells[width:] if cell.strip()]
+    if extra:
+        used = max(i for i, cell in enumerate(cells) if cell.strip()) + 1
+        reason = f"row has {used} cells but the header has {width} columns"
+        return InputError(reason, source=source, line=line, record_id=_row_id(kind, row), kind=kind)
+    return line, row
+
+
+def _json_object(value: Any, source: str, line: int, kind: Kind) -> _Raw:
+    if not isinstance(value, dict):
+        reason = f"must be a JSON object, got {type(value).__name__}"
+        return InputError(reason, source=source, line=line, kind=kind)
+    return line, value
+
+
+def _json_decoder() -> json.JSONDecoder:
+    # Numbers stay exact: 0.1 is read as Decimal('0.1'), never as a float.
+    # NaN/Infinity become Decimal too, so the hook refuses them by field.
+    return json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal)
+
+
+def _json_reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} (column {exc.colno})"
+    return str(exc) or type(exc).__name__  # int too long, nesting too deep
+
+
+def _jsonl_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
+    decoder = _json_decoder()
+    # Split on \n only: str.splitlines also breaks on \x1c, \u2028 …, which
+    # would shift the reported line numbers.
+    for line, chunk in enumerate(text.split("\n"), 1):
+        if not chunk.strip():
+            continue
+        try:
+            value = decoder.decode(chunk)
+        except (ValueError, RecursionError) as exc:
+            yield InputError(f"not valid JSON: {_json_reason(exc)}", source=source, line=line, kind=kind)
+            continue
+        yield _json_object(value, source, line, kind)
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+class _LineCounter:
+    """Line numbers of increasing offsets in ``text`` without rescanning from 0."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.offset, self.line = text, 0, 1
+
+    def at(self, offset: int) -> int:
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
+
+
+def _json_array_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
+    decoder, lines = _json_decoder(), _LineCounter(text)
+
+    def error(reason: str, offset: int) -> InputError:
+        return InputError(f"not valid JSON: {reason}", source=source, line=lines.at(offset), kind=kind)
+
+    index = _JSON_SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("[", index):
+        yield error("expected an array of objects '['", index)
+        return
+    index = _JSON_SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+    closed = text.startswith("]", index)
+    while not closed:
+        try:
+            value, end = decoder.raw_decode(text, index)
+        except (ValueError, RecursionError) as exc:
+            yield error(_json_reason(exc), index)
+            return
+        yield _json_object(value, source, lines.at(index), kind)
+        index = _JSON_SPACE.match(text, end).end()  # type: ignore[union-attr]
+        closed = text.startswith("]", index)
+        if not closed and not text.startswith(",", index):
+            yield error("expected ',' or ']'", index)
+            return
+        index = _JSON_SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+    if index < len(text):
+        yield error("extra data after the array", index)
+
+
+_FORMATS: dict[str, Callable[[str, str, Kind], Iterator[_Raw]]] = {
+    ".csv": _csv_rows,
+    ".jsonl": _jsonl_rows,
+    ".ndjson": _jsonl_rows,
+    ".json": _json_array_rows,
+}
+
+
+def _raw_rows(path: PathArg, kind: Kind, encoding: str | None) -> Iterator[_Raw]:
+    """Rows of ``path`` as (line, dict), with file and syntax errors yielded in place."""
+    source = str(path)
+    parse = _FORMATS.get(Path(path).suffix.lower())
+    if parse is None:
+        reason = f"unsupported file type '{Path(path).suffix}': expected .csv, .jsonl or .json"
+        yield InputError(reason, source=source, kind=kind)
+        return
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        yield InputError(f"cannot read file: {exc.strerror or exc}", source=source, kind=kind)
+        return
+    try:
+        text = _decode(data, source, encoding)
+    except InputError as exc:
+        yield exc
+        return
+    if "\x00" in text:
+        reason = "contains a NUL byte: is it a binary or UTF-16 file? Save it as CSV (UTF-8)"
+        yield InputError(reason, source=source, line=_line_of(text, text.index("\x00")), kind=kind)
+        return
+    yield from parse(text, source, kind)
+
+
+def iter_rows(path: PathArg, kind: Kind, *, encoding: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Raw rows of ``path`` as ``(line, dict)``, not yet structured.
+
+    Format follows the extension (.csv, .jsonl, .json). CSV cells are strings
+    ('' when blank), keyed by the (validated) header. Raises the first
+    :class:`InputError` met (unreadable file, bad header, bad JSON line …).
+    """
+    for item in _raw_rows(path, kind, encoding):
+        if isinstance(item, InputError):
+            raise item
+        yield item
+
+
+# -- rows into models ---------------------------------------------------------------
+
+
+def _located(error: InputError, source: str, line: int) -> InputError:
+    # InputError fixes its message at construction, so locate by rebuilding.
+    return InputError(
+        error.reason, source=source, line=line, record_id=error.record_id, field=error.field, kind=error.kind
+    )
+
+
+class _Duplicates:
+    """Refuses a second row with a seen id but different content.
+
+    An identical repeat passes: the engine must show that a record entered
+    twice earns its credit once, so the repeat has to reach it.
+    """
+
+    def __init__(self, kind: Kind, source: str) -> None:
+        self.kind, self.source = kind, source
+        self.first: dict[tuple[Any, ...], tuple[int, Model]] = {}
+
+    def check(self, obj: Model, line: int) -> InputError | None:
+        fields = _ID_FIELDS[self.kind]
+        key = tuple(getattr(obj, name) for name in fields)
+        first = self.first.setdefault(key, (line, obj))
+        if first[1] == obj:
+            return None
+        what = " ".join(f"{name} {value}" for name, value in zip(fields, key))
+        reason = f"duplicate {what} (first on line {first[0]}) with different content"
+        return InputError(reason, source=self.source, line=line, record_id=str(key[0]), kind=self.kind)
+
+
+@overload
+def iter_structured(
+    path: PathArg, kind: Literal["person"], *, encoding: str | None = None
+) -> Iterator[Person | InputError]: ...
+@overload
+def iter_structured(
+    path: PathArg, kind: Literal["record"], *, encoding: str | None = None
+) -> Iterator[TrainingRecord | InputError]: ...
+@overload
+def iter_structured(
+    path: PathArg, kind: Literal["project"], *, encoding: str | None = None
+) -> Iterator[Project | InputError]: ...
+@overload
+def iter_structured(
+    path: PathArg, kind: Literal["unit"], *, encoding: str | None = None
+) -> Iterator[Unit | InputError]: ...
+@overload
+def iter_structured(path: PathArg, kind: Kind, *, encoding: str | None = None) -> Iterator[Model | InputError]: ...
+def iter_structured(path: PathArg, kind: Kind, *, encoding: str | None = None) -> Iterator[Model | InputError]:
+    """Models of ``path`` in file order, with each refused row yielded as its :class:`InputError`.
+
+    Nothing raises for bad input, so a caller may keep the good rows (``--skip-invalid``)
+    and still report every bad one.
+    """
+    source = str(path)
+    duplicates = _Duplicates(kind, source)
+    for item in _raw_rows(path, kind, encoding):
+        if isinstance(item, InputError):
+            yield item
+            continue
+        line, row = item
+        try:
+            obj = _structure(kind, row)
+        except InputError as exc:
+            yield _located(exc, source, line)
+            continue
+        yield duplicates.check(obj, line) or obj
+
+
+def _read(path: PathArg, kind: Kind, encoding: str | None) -> list[Any]:
+    models: list[Any] = []
+    errors: list[InputError] = []
+    for item in iter_structured(path, kind, encoding=encoding):
+        if not isinstance(item, InputError):
+            models.append(item)
+        elif len(errors) == MAX_ERRORS:
+            raise InputErrors(errors, truncated=True)
+        else:
+            errors.append(item)
+    if errors:
+        raise InputErrors(errors)
+    return models
+
+
+def read_persons(path: PathArg, *, encoding: str | None = None) -> list[Person]:
+    """Every person in ``path``; raises :class:`InputErrors` listing every bad row."""
+    return _read(path, "person", encoding)
+
+
+def read_records(path: PathArg, *, encoding: str | None = None) -> list[TrainingRecord]:
+    """Every training record in ``path``; raises :class:`InputErrors` listing every bad row."""
+    return _read(path, "record", encoding)
+
+
+def read_projects(path: PathArg, *, encoding: str | None = None) -> list[Project]:
+    """Every project in ``path``; raises :class:`InputErrors` listing every bad row."""
+    return _read(path, "project", encoding)
+
+
+def read_units(path: PathArg, *, encoding: str | None = None) -> list[Unit]:
+    """Every unit-year in ``path``; raises :class:`InputErrors` listing every bad row."""
+    return _read(path, "unit", encoding)

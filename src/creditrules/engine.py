@@ -1,0 +1,291 @@
+"""The engine: installed rulesets and families in, explainable decisions out.
+
+>>> from creditrules import Engine
+>>> engine = Engine.load()                                   # doctest: +SKIP
+>>> decision = engine.adjudicate(person, records, region="beihai", as_of=date(2020, 12, 31))  # doctest: +SKIP
+
+A decision depends only on (subject, records, region, as_of, the ruleset
+chain, the engine version) — never on the wall clock, the order records
+arrive in, or the order plugins were installed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+import pluggy
+from attrs import frozen
+
+from .chain import MissingParameter, RulesetChain, build_chains
+from .errors import PluginError, RulesetError, UnknownRegion
+from .families.base import RECORD_STAGE_END, Context, Line, RuleFamily
+from .model import (
+    Category,
+    CategoryTotal,
+    CreditLine,
+    Decision,
+    Finding,
+    Outcome,
+    Reason,
+    Subject,
+    SubjectKind,
+    SubjectRef,
+    Totals,
+    TrainingRecord,
+)
+from .plugins import PluginInfo, collect, get_plugin_manager
+from .ruleset import RuleDef, RulesetDoc
+
+__all__ = ["Engine", "RegionInfo", "DECISION_SCHEMA", "ENGINE_VERSION"]
+
+DECISION_SCHEMA = "creditrules.decision/1"
+ENGINE_VERSION = "0.1.0"
+
+
+@frozen
+class RegionInfo:
+    id: str
+    name_zh: str
+    name_en: str
+    chain: tuple[str, ...]
+    hash: str
+    plugin: str
+
+
+class Engine:
+    """Adjudicates subjects against the rulesets of installed plugins.
+
+    Build one with :meth:`load` and reuse it: loading reads and validates
+    every ruleset; adjudication then only looks values up.
+    """
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        docs: Sequence[tuple[str, RulesetDoc]],
+        families: Sequence[tuple[str, RuleFamily]],
+        plugins: Sequence[PluginInfo] = (),
+    ) -> None:
+        self.pm = pm
+        self.plugins = tuple(plugins)
+        self._providers: dict[str, str] = {}
+        for plugin, doc in docs:
+            if doc.id in self._providers:
+                raise PluginError(
+                    f"ruleset {doc.id!r} is provided by two plugins: {self._providers[doc.id]!r} and {plugin!r}"
+                )
+            self._providers[doc.id] = plugin
+        self.families: dict[str, RuleFamily] = {}
+        family_owner: dict[str, str] = {}
+        for plugin, fam in families:
+            if fam.name in self.families:
+                raise PluginError(
+                    f"rule family {fam.name!r} is provided by two plugins: {family_owner[fam.name]!r} and {plugin!r}"
+                )
+            self.families[fam.name] = fam
+            family_owner[fam.name] = plugin
+        self.chains: Mapping[str, RulesetChain] = build_chains(doc for _, doc in docs)
+        for chain in self.chains.values():
+            self._check_chain(chain)
+        self._has_classify = bool(pm.hook.creditrules_classify.get_hookimpls())
+
+    @classmethod
+    def load(
+        cls,
+        plugins: Iterable[object] = (),
+        *,
+        entry_points: bool = True,
+        allow: Iterable[str] | None = None,
+    ) -> Engine:
+        """Build an engine from the built-ins, ``plugins`` and the installed ``creditrules`` entry points.
+
+        :param plugins: extra plugin objects (modules or instances) to register.
+        :param entry_points: load installed plugins (default); ``False`` for
+            the built-ins and ``plugins`` only, as tests want.
+        :param allow: only these entry-point names (overrides ``CREDITRULES_LOAD_PLUGINS``).
+        """
+        pm, infos = get_plugin_manager(plugins, entry_points=entry_points, allow=allow)
+        docs = collect(pm, "creditrules_rulesets")
+        families = collect(pm, "creditrules_families")
+        return cls(pm, docs, families, infos)
+
+    # -- what is installed ------------------------------------------------------------
+
+    def regions(self, *, include_base: bool = False) -> list[RegionInfo]:
+        """Regions one can adjudicate against, sorted by id (base layers with ``include_base``)."""
+        out = []
+        for rid, chain in sorted(self.chains.items()):
+            if chain.leaf.kind != "region" and not include_base:
+                continue
+            out.append(RegionInfo(
+                id=rid,
+                name_zh=chain.leaf.name.zh,
+                name_en=chain.leaf.name.en,
+                chain=tuple(layer.id for layer in chain.layers),
+                hash=chain.hash,
+                plugin=self._providers[rid],
+            ))
+        return out
+
+    def chain(self, region: str) -> RulesetChain:
+        try:
+            return self.chains[region]
+        except KeyError:
+            raise UnknownRegion(region, sorted(self.chains)) from None
+
+    def rules(self, region: str, as_of: dt.date) -> list[tuple[RuleDef, RuleFamily]]:
+        """The rules in force for ``region`` on ``as_of``, in evaluation order."""
+        chain = self.chain(region)
+        return self._ordered(chain.rules_in_force(as_of))
+
+    # -- adjudication -----------------------------------------------------------------
+
+    def adjudicate(
+        self,
+        subject: Subject,
+        records: Iterable[TrainingRecord] = (),
+        *,
+        region: str,
+        as_of: dt.date,
+        known_at: dt.date | None = None,
+    ) -> Decision:
+        """Judge ``subject`` (a person over ``records``, a project, or a unit) for ``region`` on ``as_of``.
+
+        Records that end after ``as_of`` are ignored (listed in
+        ``ignored_records``). ``known_at`` restricts the rules to values
+        recorded by that date (audit replay); ``None`` uses all known values.
+        """
+        chain = self.chain(region)
+        kind = subject.kind
+        counted: list[TrainingRecord] = []
+        ignored: list[str] = []
+        for r in records:
+            if kind is SubjectKind.PERSON and r.person_id != subject.id:
+                raise ValueError(
+                    f"record {r.record_id}: person_id {r.person_id!r} does not belong to person {subject.id!r}"
+                )
+            (ignored if r.end_date > as_of else counted).append(r)
+        # Canonical order: the decision never depends on the order records arrive in.
+        counted.sort(key=lambda r: (r.end_date, r.start_date, r.record_id, _record_key(r)))
+        lines = [Line(r, self._classify(r, chain), r.hours) for r in counted]
+        ctx = Context(subject, lines, region=region, as_of=as_of, chain=chain, known_at=known_at)
+
+        findings: list[Finding] = []
+        for rule, family in self._rules_for(chain, as_of, kind):
+            try:
+                findings.extend(family.evaluate(rule, ctx))
+            except MissingParameter as exc:
+                findings.append(ctx.finding(
+                    rule, family.name, Outcome.NOT_APPLICABLE,
+                    Reason(f"参数未生效:{exc}", f"Not in force: {exc}"),
+                ))
+        return self._decision(subject, region, as_of, chain, lines, findings, sorted(ignored))
+
+    # -- internals --------------------------------------------------------------------
+
+    def _rules_for(
+        self, chain: RulesetChain, as_of: dt.date, kind: SubjectKind
+    ) -> list[tuple[RuleDef, RuleFamily]]:
+        # Record-stage rules apply by each record's own date, so every rule of the
+        # chain is a candidate; judgments only if in force on as_of.
+        in_force = set(r.id for r in chain.rules_in_force(as_of))
+        chosen = []
+        for active in chain.rules:
+            fam = self.families[active.rule.family]
+            if fam.subject is not kind:
+                continue
+            if fam.stage < RECORD_STAGE_END or active.rule.id in in_force:
+                chosen.append(active.rule)
+        return self._ordered(chosen)
+
+    def _ordered(self, rules: Iterable[RuleDef]) -> list[tuple[RuleDef, RuleFamily]]:
+        pairs = [(r, self.families[r.family]) for r in rules]
+        pairs.sort(key=lambda p: (p[1].stage, p[0].id))
+        return pairs
+
+    def _classify(self, record: TrainingRecord, chain: RulesetChain) -> Category:
+        if not self._has_classify:
+            return record.category
+        answer = self.pm.hook.creditrules_classify(
+            record=record, region=chain.region, chain=tuple(layer.id for layer in chain.layers), on=record.end_date
+        )
+        return Category(answer) if answer is not None else record.category
+
+    def _decision(
+        self,
+        subject: Subject,
+        region: str,
+        as_of: dt.date,
+        chain: RulesetChain,
+        lines: list[Line],
+        findings: list[Finding],
+        ignored: list[str],
+    ) -> Decision:
+        outcome = Outcome.FAIL if any(f.outcome is Outcome.FAIL for f in findings) else Outcome.PASS
+        credit_lines = tuple(
+            CreditLine(
+                record_id=ln.record.record_id,
+                category=ln.category,
+                hours=ln.record.hours,
+                credited_hours=ln.credited_hours,
+                credits=ln.credits,
+                rules=tuple(sorted(ln.rules)),
+            )
+            for ln in lines
+        )
+        return Decision(
+            schema=DECISION_SCHEMA,
+            subject=SubjectRef(subject.kind, subject.id),
+            region=region,
+            as_of=as_of,
+            outcome=outcome,
+            totals=_totals(lines),
+            findings=tuple(findings),
+            lines=credit_lines,
+            ignored_records=tuple(ignored),
+            ruleset=chain.ref,
+            engine=ENGINE_VERSION,
+        )
+
+    def _check_chain(self, chain: RulesetChain) -> None:
+        """Refuse, at load, a rule whose family is unknown or whose parameters are missing."""
+        names = chain.parameter_names()
+        for active in chain.rules:
+            rule = active.rule
+            origin = next(layer.origin for layer in chain.layers if rule in layer.rules)
+            fam = self.families.get(rule.family)
+            if fam is None:
+                raise RulesetError(
+                    origin, f"rules.{rule.name}.family",
+                    f"unknown family {rule.family!r} (known: {', '.join(sorted(self.families))})",
+                )
+            for pname in fam.required_parameters(rule):
+                if pname not in names:
+                    raise RulesetError(
+                        origin, f"rules.{rule.name}",
+                        f"family {fam.name!r} needs parameter {pname!r}, which no layer of {chain.region!r} defines",
+                    )
+
+
+def _record_key(r: TrainingRecord) -> str:
+    # Exact duplicates of a record id sort stably by content, never by arrival.
+    return repr(r)
+
+
+def _totals(lines: list[Line]) -> Totals:
+    by_cat: dict[Category, tuple[Decimal, Decimal | None]] = {}
+    any_credits = any(ln.credits is not None for ln in lines)
+    for ln in lines:
+        hours, credits = by_cat.get(ln.category, (Decimal(0), None))
+        if ln.credits is not None:
+            credits = (credits or Decimal(0)) + ln.credits
+        by_cat[ln.category] = (hours + ln.credited_hours, credits)
+    cats = tuple(
+        CategoryTotal(c, h, cr if cr is not None or not any_credits else Decimal(0))
+        for c, (h, cr) in sorted(by_cat.items(), key=lambda kv: kv[0].value)
+    )
+    total_hours = sum((c.hours for c in cats), Decimal(0))
+    total_credits = sum((c.credits or Decimal(0) for c in cats), Decimal(0)) if any_credits else None
+    return Totals(hours=total_hours, credits=total_credits, by_category=cats)

@@ -1,0 +1,247 @@
+"""What a rule family is, and the context it judges in.
+
+A *family* is code (``cycle_total``, ``category_mix`` …); a *rule* is a family
+bound, in a ruleset file, to parameters and a citation. One family serves many
+rules: Binyang's 360 hours and Guangxi's 120 credits are both ``cycle_total``.
+
+Families run in stages (:attr:`RuleFamily.stage`), then by rule id:
+
+* below 100, *record stages*: they adjust :class:`Line` objects (reclassify,
+  exclude, convert to credits, cap) using the rule and parameters in force on
+  each record's end date;
+* from 100 on, *judgments*: they read the lines and return findings, using the
+  rule and parameters in force on ``as_of``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from attrs import define, field
+
+from ..chain import RulesetChain
+from ..model import (
+    Category,
+    Finding,
+    Outcome,
+    ParameterUse,
+    Period,
+    Reason,
+    Subject,
+    SubjectKind,
+    TrainingRecord,
+)
+from ..ruleset import RuleDef
+
+__all__ = ["Context", "Line", "RuleFamily", "fmt", "Judgement"]
+
+RECORD_STAGE_END = 100
+
+
+class RuleFamily:
+    """Base class of rule-family implementations.
+
+    Subclasses set the class attributes and implement :meth:`evaluate`.
+    ``params`` are read relative to the rule's parameter prefix
+    (``<prefix>.<name>``); ``shared`` are absolute names many rules share
+    (``cycle.years``). ``optional`` params may be absent from a chain. The
+    engine refuses, at load, a rule whose chain lacks a required parameter.
+    """
+
+    name: ClassVar[str]
+    subject: ClassVar[SubjectKind]
+    stage: ClassVar[int]
+    params: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
+    shared: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = ""
+
+    def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def required_parameters(self, rule: RuleDef) -> tuple[str, ...]:
+        return tuple(f"{rule.params}.{p}" for p in self.params) + self.shared
+
+
+@define(slots=True)
+class Line:
+    """Working state of one record while record-level rules run (engine-internal)."""
+
+    record: TrainingRecord
+    category: Category
+    credited_hours: Decimal
+    credits: Decimal | None = None
+    rules: list[str] = field(factory=list)
+    excluded: bool = False
+
+    @property
+    def end(self) -> dt.date:
+        return self.record.end_date
+
+    def exclude(self, rule_id: str) -> None:
+        self.excluded = True
+        self.credited_hours = Decimal(0)
+        if self.credits is not None:
+            self.credits = Decimal(0)
+        self.touch(rule_id)
+
+    def touch(self, rule_id: str) -> None:
+        if rule_id not in self.rules:
+            self.rules.append(rule_id)
+
+
+class Context:
+    """Everything a family may read while judging one subject."""
+
+    def __init__(
+        self,
+        subject: Subject,
+        lines: list[Line],
+        *,
+        region: str,
+        as_of: dt.date,
+        chain: RulesetChain,
+        known_at: dt.date | None,
+    ) -> None:
+        self.subject = subject
+        self.lines = lines
+        self.region = region
+        self.as_of = as_of
+        self.chain = chain
+        self.known_at = known_at
+
+    # -- parameters ---------------------------------------------------------------
+
+    def param(self, rule: RuleDef, name: str, on: dt.date | None = None) -> ParameterUse:
+        return self.chain.param(f"{rule.params}.{name}", on or self.as_of, self.known_at)
+
+    def optional_param(self, rule: RuleDef, name: str, on: dt.date | None = None) -> ParameterUse | None:
+        full = f"{rule.params}.{name}"
+        if full not in self.chain.parameter_names():
+            return None
+        try:
+            return self.chain.param(full, on or self.as_of, self.known_at)
+        except LookupError:
+            return None
+
+    def shared(self, name: str, on: dt.date | None = None) -> ParameterUse:
+        return self.chain.param(name, on or self.as_of, self.known_at)
+
+    def rule_applies(self, rule: RuleDef, on: dt.date) -> bool:
+        """Is ``rule`` in force on ``on`` (not before ``since``, not after ``until`` or a disable)?"""
+        return rule in self.chain.rules_in_force(on)
+
+    # -- periods ------------------------------------------------------------------
+
+    def cycle(self) -> Period:
+        """The training cycle containing ``as_of`` (``cycle.anchor`` + k × ``cycle.years``)."""
+        anchor: dt.date = self.shared("cycle.anchor").value
+        years = int(self.shared("cycle.years").value)
+        k = (self.as_of.year - anchor.year) // years
+        start = _add_years(anchor, k * years)
+        if start > self.as_of:
+            start = _add_years(start, -years)
+        end = _add_years(start, years) - dt.timedelta(days=1)
+        return Period(start, end)
+
+    def cycle_uses(self) -> list[ParameterUse]:
+        return [self.shared("cycle.anchor"), self.shared("cycle.years")]
+
+    def lines_in(self, period: Period, *, counted_only: bool = True) -> list[Line]:
+        return [
+            ln
+            for ln in self.lines
+            if period.start <= ln.end <= period.end and (not counted_only or not ln.excluded)
+        ]
+
+    # -- findings -----------------------------------------------------------------
+
+    def finding(
+        self,
+        rule: RuleDef,
+        family: str,
+        outcome: Outcome,
+        reason: Reason,
+        *,
+        uses: Sequence[ParameterUse] = (),
+        **kw: Any,
+    ) -> Finding:
+        return Finding(
+            rule=rule.id,
+            family=family,
+            outcome=outcome,
+            reason=reason,
+            citation=rule.citation,
+            parameters=tuple(sorted(uses, key=lambda u: u.name)),
+            **kw,
+        )
+
+    def failed(self, rule: RuleDef) -> Outcome:
+        """The outcome a rule's unmet requirement has: its severity."""
+        return Outcome.FAIL if rule.severity == "fail" else Outcome.WARN
+
+
+@define
+class Judgement:
+    """A measured value against a threshold, with the pending/pass/fail logic in one place."""
+
+    measured: Decimal
+    required: Decimal
+    at_least: bool = True  # ≥ (不低于/不少于); False means ≤ (不超过/不高于)
+
+    @property
+    def met(self) -> bool:
+        return self.measured >= self.required if self.at_least else self.measured <= self.required
+
+    @property
+    def gap(self) -> Decimal:
+        return max(Decimal(0), self.required - self.measured if self.at_least else self.measured - self.required)
+
+    def outcome(self, ctx: Context, rule: RuleDef, period: Period | None = None) -> Outcome:
+        if self.met:
+            return Outcome.PASS
+        if period is not None and period.end > ctx.as_of and self.at_least:
+            return Outcome.PENDING
+        return ctx.failed(rule)
+
+
+def fmt(value: Decimal | int | None) -> str:
+    """A decimal as people write it: no exponent, no trailing zeros."""
+    if value is None:
+        return "—"
+    d = Decimal(value)
+    if d == d.to_integral_value():
+        return str(d.quantize(Decimal(1)))
+    return format(d.normalize(), "f")
+
+
+def _add_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def sum_hours(lines: Iterable[Line]) -> Decimal:
+    return sum((ln.credited_hours for ln in lines), Decimal(0))
+
+
+def sum_credits(lines: Iterable[Line]) -> Decimal:
+    return sum((ln.credits or Decimal(0) for ln in lines), Decimal(0))
+
+
+def measure(lines: Iterable[Line], unit: str) -> Decimal:
+    return sum_credits(lines) if unit == "credits" else sum_hours(lines)
+
+
+UNIT_ZH = {"hours": "学时", "credits": "学分", "cny": "元", "share": "", "count": "", "days": "天"}
+
+
+def unit_zh(unit: str) -> str:
+    return UNIT_ZH.get(unit, unit)
+
+
+Validator = Callable[[Any], bool]

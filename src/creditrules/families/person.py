@@ -1,0 +1,280 @@
+"""Person-level judgments: cycle totals, category mix, annual and trainer minimums, new teachers.
+
+Judgments read the parameters in force on ``as_of``. A period whose last day
+is on or before ``as_of`` is complete and judged; the period containing
+``as_of`` is ``pending`` while its requirement is not yet met (a met
+requirement passes early).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from ..model import Finding, Outcome, Person, Period, Reason, SubjectKind
+from ..ruleset import RuleDef
+from .base import Context, Judgement, Line, RuleFamily, fmt, measure, unit_zh
+
+__all__ = [
+    "AnnualMinimumFamily",
+    "CategoryMixFamily",
+    "CycleTotalFamily",
+    "NewTeacherFamily",
+    "TrainerMinimumFamily",
+]
+
+
+def _period_text(p: Period) -> tuple[str, str]:
+    return (f"{p.start.isoformat()}至{p.end.isoformat()}", f"{p.start.isoformat()}–{p.end.isoformat()}")
+
+
+def _threshold_reason(
+    label_zh: str, label_en: str, j: Judgement, unit: str, outcome: Outcome
+) -> Reason:
+    op_zh = "不少于" if j.at_least else "不超过"
+    op_en = "at least" if j.at_least else "at most"
+    zh = f"{label_zh}{fmt(j.measured)}{unit_zh(unit)},要求{op_zh}{fmt(j.required)}{unit_zh(unit)}"
+    en = f"{label_en}: {fmt(j.measured)} {unit}, {op_en} {fmt(j.required)} required"
+    if j.met:
+        zh += ",达标。"
+        en += "; met."
+    elif outcome is Outcome.PENDING:
+        zh += f",尚差{fmt(j.gap)}{unit_zh(unit)}(周期未结束)。"
+        en += f"; {fmt(j.gap)} still to go (period not over)."
+    else:
+        word_zh = "差" if j.at_least else "超出"
+        word_en = "short by" if j.at_least else "over by"
+        zh += f",{word_zh}{fmt(j.gap)}{unit_zh(unit)}。"
+        en += f"; {word_en} {fmt(j.gap)}."
+    return Reason(zh, en)
+
+
+def _years(ctx: Context, rule: RuleDef) -> list[Period]:
+    """Each year of the cycle containing as_of, up to and including the current one."""
+    cycle = ctx.cycle()
+    out = []
+    for year in range(cycle.start.year, ctx.as_of.year + 1):
+        p = Period(max(cycle.start, dt.date(year, 1, 1)), min(cycle.end, dt.date(year, 12, 31)))
+        if p.end >= rule.since and (rule.until is None or p.start < rule.until):
+            out.append(p)
+    return out
+
+
+class CategoryMixFamily(RuleFamily):
+    """Minimums and maximums per credit category over the cycle (Guangxi G2).
+
+    ``maximum`` (``{category = cap}``) is applied first, record by record in
+    date order: what exceeds a cap is not counted (远程≦40). ``minimum`` keys
+    are a category or a sum written ``"centralized+remote"``.
+    """
+
+    name = "category_mix"
+    subject = SubjectKind.PERSON
+    stage = 40
+    params = ("minimum", "maximum", "unit")
+    shared = ("cycle.anchor", "cycle.years")
+    description = "Per-category minimums and caps over the training cycle; excess over a cap is not counted."
+
+    def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        if not ctx.rule_applies(rule, ctx.as_of):
+            return []
+        cycle = ctx.cycle()
+        unit_use = ctx.param(rule, "unit")
+        unit = str(unit_use.value)
+        maximum = ctx.param(rule, "maximum")
+        minimum = ctx.param(rule, "minimum")
+        uses = [unit_use, maximum, minimum, *ctx.cycle_uses()]
+        lines = ctx.lines_in(cycle)
+        findings: list[Finding] = []
+        for category, cap in sorted(maximum.value.items()):
+            findings.append(self._cap(rule, ctx, lines, category, cap, unit, cycle, uses))
+        for key, floor in sorted(minimum.value.items()):
+            cats = key.split("+")
+            measured = measure((ln for ln in lines if ln.category.value in cats), unit)
+            j = Judgement(measured, floor)
+            outcome = j.outcome(ctx, rule, cycle)
+            pz, pe = _period_text(cycle)
+            findings.append(ctx.finding(
+                rule, self.name, outcome,
+                _threshold_reason(f"{pz}周期{key}类", f"Cycle {pe}, {key}", j, unit, outcome),
+                uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
+                unit=unit, period=cycle, item=key,
+            ))
+        return findings
+
+    def _cap(self, rule: RuleDef, ctx: Context, lines: list[Line], category: str, cap: Decimal,
+             unit: str, cycle: Period, uses: list) -> Finding:
+        running = Decimal(0)
+        raw = Decimal(0)
+        trimmed: list[str] = []
+        for ln in lines:
+            if ln.category.value != category:
+                continue
+            value = (ln.credits or Decimal(0)) if unit == "credits" else ln.credited_hours
+            raw += value
+            allowed = max(Decimal(0), cap - running)
+            if value > allowed:
+                if unit == "credits":
+                    ln.credits = allowed
+                else:
+                    ln.credited_hours = allowed
+                ln.touch(rule.id)
+                trimmed.append(ln.record.record_id)
+                value = allowed
+            running += value
+        pz, pe = _period_text(cycle)
+        if trimmed:
+            reason = Reason(
+                f"{pz}周期{category}类共{fmt(raw)}{unit_zh(unit)},最多计{fmt(cap)}{unit_zh(unit)},超出部分不计。",
+                f"Cycle {pe}: {fmt(raw)} {unit} of {category}; at most {fmt(cap)} count, the excess does not.",
+            )
+        else:
+            reason = Reason(
+                f"{pz}周期{category}类{fmt(raw)}{unit_zh(unit)},未超过上限{fmt(cap)}{unit_zh(unit)}。",
+                f"Cycle {pe}: {fmt(raw)} {unit} of {category}, within the cap of {fmt(cap)}.",
+            )
+        return ctx.finding(
+            rule, self.name, Outcome.PASS, reason, uses=uses, measured=raw, required=cap,
+            shortfall=Decimal(0), unit=unit, period=cycle, item=f"max:{category}", records=tuple(trimmed),
+        )
+
+
+class CycleTotalFamily(RuleFamily):
+    """Hours or credits over the five-year cycle containing ``as_of`` (N3/N5, G1, Binyang NN5)."""
+
+    name = "cycle_total"
+    subject = SubjectKind.PERSON
+    stage = 100
+    params = ("minimum", "unit")
+    shared = ("cycle.anchor", "cycle.years")
+    description = "Total hours or credits within the training cycle containing as_of."
+
+    def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        cycle = ctx.cycle()
+        minimum = ctx.param(rule, "minimum")
+        unit = ctx.param(rule, "unit")
+        lines = ctx.lines_in(cycle)
+        j = Judgement(measure(lines, str(unit.value)), minimum.value)
+        outcome = j.outcome(ctx, rule, cycle)
+        pz, pe = _period_text(cycle)
+        return [ctx.finding(
+            rule, self.name, outcome,
+            _threshold_reason(f"{pz}周期累计", f"Cycle {pe} total", j, str(unit.value), outcome),
+            uses=[minimum, unit, *ctx.cycle_uses()], measured=j.measured, required=j.required,
+            shortfall=j.gap, unit=str(unit.value), period=cycle,
+        )]
+
+
+class AnnualMinimumFamily(RuleFamily):
+    """A yearly floor, with optional per-category floors (Guangxi G3: ≥16 credits, 校本 ≥10)."""
+
+    name = "annual_minimum"
+    subject = SubjectKind.PERSON
+    stage = 100
+    params = ("minimum", "unit", "category_minimum")
+    shared = ("cycle.anchor", "cycle.years")
+    description = "Each year of the cycle: a minimum total, and minimums per category."
+
+    def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        minimum = ctx.param(rule, "minimum")
+        unit_use = ctx.param(rule, "unit")
+        per_cat = ctx.param(rule, "category_minimum")
+        unit = str(unit_use.value)
+        uses = [minimum, unit_use, per_cat, *ctx.cycle_uses()]
+        findings = []
+        for year in _years(ctx, rule):
+            lines = ctx.lines_in(year)
+            checks = [("total", None, minimum.value)] + [
+                (key, key.split("+"), floor) for key, floor in sorted(per_cat.value.items())
+            ]
+            for item, cats, floor in checks:
+                chosen = lines if cats is None else [ln for ln in lines if ln.category.value in cats]
+                j = Judgement(measure(chosen, unit), floor)
+                outcome = j.outcome(ctx, rule, year)
+                label = "" if cats is None else f"{item}类"
+                label_en = "" if cats is None else f" {item}"
+                findings.append(ctx.finding(
+                    rule, self.name, outcome,
+                    _threshold_reason(f"{year.start.year}年度{label}", f"Year {year.start.year}{label_en}",
+                                      j, unit, outcome),
+                    uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
+                    unit=unit, period=year, item=item,
+                ))
+        return findings
+
+
+class TrainerMinimumFamily(RuleFamily):
+    """Full-time trainers study at least N hours a year (Lanzhou L2: 专职培训者每年研修不少于100学时)."""
+
+    name = "trainer_minimum"
+    subject = SubjectKind.PERSON
+    stage = 100
+    params = ("roles", "minimum", "excluded_categories")
+    shared = ("cycle.anchor", "cycle.years")
+    description = "Trainers' yearly study hours, for the listed roles; delivering training is not study."
+
+    def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        roles = ctx.param(rule, "roles")
+        minimum = ctx.param(rule, "minimum")
+        excluded = ctx.param(rule, "excluded_categories")
+        uses = [roles, minimum, excluded, *ctx.cycle_uses()]
+        person = ctx.subject
+        assert isinstance(person, Person)
+        if person.role.value not in roles.value:
+            return [ctx.finding(
+                rule, self.name, Outcome.NOT_APPLICABLE,
+                Reason(f"角色{person.role.value}不适用本规则。", f"Role {person.role.value} is not covered."),
+                uses=[roles],
+            )]
+        findings = []
+        for year in _years(ctx, rule):
+            lines = [ln for ln in ctx.lines_in(year) if ln.category.value not in excluded.value]
+            j = Judgement(measure(lines, "hours"), minimum.value)
+            outcome = j.outcome(ctx, rule, year)
+            findings.append(ctx.finding(
+                rule, self.name, outcome,
+                _threshold_reason(f"{year.start.year}年度研修", f"Year {year.start.year} study", j, "hours", outcome),
+                uses=uses, measured=j.measured, required=j.required, shortfall=j.gap, unit="hours", period=year,
+            ))
+        return findings
+
+
+class NewTeacherFamily(RuleFamily):
+    """New teachers train at least N hours during probation (N2: 试用期内…不少于120学时)."""
+
+    name = "new_teacher"
+    subject = SubjectKind.PERSON
+    stage = 100
+    params = ("roles", "minimum")
+    description = "Hours of training within the probation period, for new teachers."
+
+    def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        roles = ctx.param(rule, "roles")
+        minimum = ctx.param(rule, "minimum")
+        person = ctx.subject
+        assert isinstance(person, Person)
+        if person.role.value not in roles.value:
+            return [ctx.finding(
+                rule, self.name, Outcome.NOT_APPLICABLE,
+                Reason(f"角色{person.role.value}不适用本规则。", f"Role {person.role.value} is not covered."),
+                uses=[roles],
+            )]
+        if person.probation_start is None or person.probation_end is None:
+            return [ctx.finding(
+                rule, self.name, ctx.failed(rule),
+                Reason("缺少试用期起止日期,无法判定。",
+                       "Cannot be judged: probation_start and probation_end are missing."),
+                uses=[roles, minimum],
+            )]
+        period = Period(person.probation_start, person.probation_end)
+        j = Judgement(measure(ctx.lines_in(period), "hours"), minimum.value)
+        outcome = j.outcome(ctx, rule, period)
+        pz, pe = _period_text(period)
+        return [ctx.finding(
+            rule, self.name, outcome,
+            _threshold_reason(f"试用期{pz}培训", f"Probation {pe} training", j, "hours", outcome),
+            uses=[roles, minimum], measured=j.measured, required=j.required, shortfall=j.gap,
+            unit="hours", period=period,
+        )]
+

@@ -1,0 +1,140 @@
+"""Finding and loading plugins: the pluggy manager, built in a function.
+
+Discovery order (documented in ``docs/reference/plugins.md``):
+
+1. the built-in plugins (:mod:`creditrules.builtin`: the base rulesets and the
+   core rule families), always;
+2. plugins passed to :meth:`creditrules.Engine.load` explicitly;
+3. installed distributions' ``creditrules`` entry points, unless
+   ``entry_points=False``; when ``CREDITRULES_LOAD_PLUGINS`` is set (a comma
+   separated list of entry-point names, empty for none) only those load.
+
+Setting ``CREDITRULES_TRACE_PLUGINS=1`` prints every hook call to stderr.
+Results never depend on the order plugins were installed: the engine sorts
+what hooks return by id.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from importlib import metadata
+from typing import Any
+
+import pluggy
+from attrs import frozen
+
+from . import hookspecs
+from .errors import PluginError
+
+__all__ = ["PluginInfo", "get_plugin_manager", "ENTRY_POINT_GROUP"]
+
+ENTRY_POINT_GROUP = "creditrules"
+ALLOW_ENV = "CREDITRULES_LOAD_PLUGINS"
+TRACE_ENV = "CREDITRULES_TRACE_PLUGINS"
+
+
+@frozen
+class PluginInfo:
+    """What the engine knows of one registered plugin."""
+
+    name: str
+    distribution: str
+    version: str
+
+
+def allow_list() -> frozenset[str] | None:
+    raw = os.environ.get(ALLOW_ENV)
+    if raw is None:
+        return None
+    return frozenset(n.strip() for n in raw.split(",") if n.strip())
+
+
+def get_plugin_manager(
+    plugins: Iterable[object] = (),
+    *,
+    entry_points: bool = True,
+    allow: Iterable[str] | None = None,
+) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """A fresh manager with the built-ins, ``plugins`` and (optionally) installed plugins."""
+    from . import builtin
+
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    infos = [PluginInfo("creditrules", "creditrules", _version("creditrules"))]
+    pm.register(builtin, "creditrules")
+    for i, plugin in enumerate(plugins):
+        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
+        pm.register(plugin, name)
+        infos.append(PluginInfo(name, "(registered directly)", ""))
+    if entry_points:
+        allowed = frozenset(allow) if allow is not None else allow_list()
+        infos.extend(_load_entry_points(pm, allowed))
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r} implements a hook creditrules does not define: {exc}") from None
+    if os.environ.get(TRACE_ENV):
+        pm.trace.root.setwriter(lambda s: sys.stderr.write(s))
+        pm.enable_tracing()
+    return pm, infos
+
+
+def _load_entry_points(pm: pluggy.PluginManager, allowed: frozenset[str] | None) -> list[PluginInfo]:
+    found: dict[str, metadata.EntryPoint] = {}
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        if ep.name in found:
+            first, second = _dist(found[ep.name]), _dist(ep)
+            raise PluginError(
+                f"two distributions register the creditrules plugin {ep.name!r}: {first} and {second}"
+            )
+        found[ep.name] = ep
+    if allowed is not None:
+        missing = sorted(allowed - set(found))
+        if missing:
+            raise PluginError(
+                f"{ALLOW_ENV} names plugins that are not installed: {', '.join(missing)}"
+            )
+    infos = []
+    for name, ep in found.items():
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must say who it is
+            raise PluginError(f"plugin {name!r} from {_dist(ep)} failed to import: {exc!r}") from exc
+        pm.register(plugin, name)
+        dist = ep.dist
+        infos.append(PluginInfo(name, dist.name if dist else "?", dist.version if dist else ""))
+    return infos
+
+
+def _dist(ep: metadata.EntryPoint) -> str:
+    return f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def plugin_name_of(pm: pluggy.PluginManager, impl: Any) -> str:
+    return pm.get_name(impl) or repr(impl)
+
+
+def collect(pm: pluggy.PluginManager, hook: str) -> Sequence[tuple[str, Any]]:
+    """Call a collecting hook; return ``(plugin name, item)`` pairs in plugin-name order.
+
+    pluggy calls implementations LIFO by registration; sorting by plugin name
+    makes the result independent of install order.
+    """
+    caller = getattr(pm.hook, hook)
+    out: list[tuple[str, Any]] = []
+    for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+        result = impl.function()
+        for item in result or ():
+            out.append((impl.plugin_name, item))
+    return out
