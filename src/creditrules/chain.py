@@ -74,6 +74,7 @@ class RulesetChain:
         self.rules = self._active_rules()
         self._timelines: dict[dt.date | None, dict[str, _Timeline]] = {}
         self._in_force = lru_cache(maxsize=4096)(self._rules_in_force)
+        self._ids_in_force = lru_cache(maxsize=4096)(self._rule_ids_in_force)
 
     # -- parameters -----------------------------------------------------------------
 
@@ -133,6 +134,12 @@ class RulesetChain:
     def _rules_in_force(self, on: dt.date) -> tuple[RuleDef, ...]:
         return tuple(a.rule for a in self.rules if a.in_force(on))
 
+    def rule_ids_in_force(self, on: dt.date) -> frozenset[str]:
+        return self._ids_in_force(on)
+
+    def _rule_ids_in_force(self, on: dt.date) -> frozenset[str]:
+        return frozenset(r.id for r in self._rules_in_force(on))
+
     def _active_rules(self) -> tuple[ActiveRule, ...]:
         by_id: dict[str, RuleDef] = {}
         for layer in self.layers:
@@ -152,8 +159,10 @@ class RulesetChain:
                 disabled[d.rule] = (d, layer.id)
         out = []
         for rid in sorted(by_id):
-            d = disabled.get(rid)
-            out.append(ActiveRule(rule=by_id[rid], disabled=d[0] if d else None, disabled_by=d[1] if d else None))
+            hit = disabled.get(rid)
+            out.append(ActiveRule(
+                rule=by_id[rid], disabled=hit[0] if hit else None, disabled_by=hit[1] if hit else None
+            ))
         return tuple(out)
 
     def _check_overrides(self) -> None:

@@ -90,6 +90,7 @@ class Engine:
         for chain in self.chains.values():
             self._check_chain(chain)
         self._has_classify = bool(pm.hook.creditrules_classify.get_hookimpls())
+        self._plan: dict[tuple[str, dt.date, SubjectKind], list[tuple[RuleDef, RuleFamily]]] = {}
 
     @classmethod
     def load(
@@ -166,7 +167,10 @@ class Engine:
                 raise ValueError(
                     f"record {r.record_id}: person_id {r.person_id!r} does not belong to person {subject.id!r}"
                 )
-            (ignored if r.end_date > as_of else counted).append(r)
+            if r.end_date > as_of:
+                ignored.append(r.record_id)
+            else:
+                counted.append(r)
         # Canonical order: the decision never depends on the order records arrive in.
         counted.sort(key=lambda r: (r.end_date, r.start_date, r.record_id, _record_key(r)))
         lines = [Line(r, self._classify(r, chain), r.hours) for r in counted]
@@ -188,9 +192,20 @@ class Engine:
     def _rules_for(
         self, chain: RulesetChain, as_of: dt.date, kind: SubjectKind
     ) -> list[tuple[RuleDef, RuleFamily]]:
+        key = (chain.region, as_of, kind)
+        plan = self._plan.get(key)
+        if plan is None:
+            if len(self._plan) > 4096:
+                self._plan.clear()
+            plan = self._plan[key] = self._plan_rules(chain, as_of, kind)
+        return plan
+
+    def _plan_rules(
+        self, chain: RulesetChain, as_of: dt.date, kind: SubjectKind
+    ) -> list[tuple[RuleDef, RuleFamily]]:
         # Record-stage rules apply by each record's own date, so every rule of the
         # chain is a candidate; judgments only if in force on as_of.
-        in_force = set(r.id for r in chain.rules_in_force(as_of))
+        in_force = chain.rule_ids_in_force(as_of)
         chosen = []
         for active in chain.rules:
             fam = self.families[active.rule.family]
@@ -267,11 +282,25 @@ class Engine:
                         origin, f"rules.{rule.name}",
                         f"family {fam.name!r} needs parameter {pname!r}, which no layer of {chain.region!r} defines",
                     )
+            for rel in (*fam.params, *fam.optional):
+                self._check_values(chain, fam, rule, rel)
+
+    @staticmethod
+    def _check_values(chain: RulesetChain, fam: RuleFamily, rule: RuleDef, rel: str) -> None:
+        full = f"{rule.params}.{rel}"
+        for layer in chain.layers:
+            pdef = layer.parameters.get(full)
+            if pdef is None:
+                continue
+            for i, entry in enumerate(pdef.entries):
+                problem = fam.check_value(rule, rel, entry.value)
+                if problem:
+                    raise RulesetError(layer.origin, f'parameters."{full}".values[{i}].value', problem)
 
 
-def _record_key(r: TrainingRecord) -> str:
-    # Exact duplicates of a record id sort stably by content, never by arrival.
-    return repr(r)
+def _record_key(r: TrainingRecord) -> tuple[object, ...]:
+    # Records sharing an id sort by content, never by arrival order.
+    return (r.category.value, r.level.value, r.hours, r.topic or "", r.project_id or "", r.subcategory or "")
 
 
 def _totals(lines: list[Line]) -> Totals:

@@ -43,6 +43,7 @@ def creditrules_rulesets() -> Sequence[RulesetDoc]:
     :return: a sequence of :class:`creditrules.ruleset.RulesetDoc`; an empty
         sequence when the plugin only adds rule families.
     """
+    raise NotImplementedError
 
 
 @hookspec
@@ -57,6 +58,7 @@ def creditrules_families() -> Sequence[RuleFamily]:
 
     :return: instances of :class:`creditrules.families.base.RuleFamily`.
     """
+    raise NotImplementedError
 
 
 @hookspec(firstresult=True)

@@ -57,10 +57,23 @@ class RuleFamily:
     params: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[tuple[str, ...]] = ()
     shared: ClassVar[tuple[str, ...]] = ()
+    #: Parameters whose every value must be one of a few words, checked at load.
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {}
     description: ClassVar[str] = ""
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def check_value(self, rule: RuleDef, name: str, value: Any) -> str | None:
+        """Why ``value`` of parameter ``name`` (relative) is unusable, or ``None`` if it is fine.
+
+        Called at load for every dated value, so a bad value is refused with the
+        file and key path before any decision is made. Override to check more.
+        """
+        allowed = self.choices.get(name)
+        if allowed is not None and value not in allowed:
+            return f"must be one of {', '.join(allowed)}, got {value!r}"
+        return None
 
     def required_parameters(self, rule: RuleDef) -> tuple[str, ...]:
         return tuple(f"{rule.params}.{p}" for p in self.params) + self.shared
@@ -132,7 +145,7 @@ class Context:
 
     def rule_applies(self, rule: RuleDef, on: dt.date) -> bool:
         """Is ``rule`` in force on ``on`` (not before ``since``, not after ``until`` or a disable)?"""
-        return rule in self.chain.rules_in_force(on)
+        return rule.id in self.chain.rule_ids_in_force(on)
 
     # -- periods ------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from ..model import Finding, Outcome, Person, Period, Reason, SubjectKind
+from ..model import Finding, Outcome, ParameterUse, Person, Period, Reason, SubjectKind
 from ..ruleset import RuleDef
 from .base import Context, Judgement, Line, RuleFamily, fmt, measure, unit_zh
 
@@ -73,6 +73,7 @@ class CategoryMixFamily(RuleFamily):
     subject = SubjectKind.PERSON
     stage = 40
     params = ("minimum", "maximum", "unit")
+    choices = {"unit": ("hours", "credits")}
     shared = ("cycle.anchor", "cycle.years")
     description = "Per-category minimums and caps over the training cycle; excess over a cap is not counted."
 
@@ -104,7 +105,7 @@ class CategoryMixFamily(RuleFamily):
         return findings
 
     def _cap(self, rule: RuleDef, ctx: Context, lines: list[Line], category: str, cap: Decimal,
-             unit: str, cycle: Period, uses: list) -> Finding:
+             unit: str, cycle: Period, uses: list[ParameterUse]) -> Finding:
         running = Decimal(0)
         raw = Decimal(0)
         trimmed: list[str] = []
@@ -147,6 +148,7 @@ class CycleTotalFamily(RuleFamily):
     subject = SubjectKind.PERSON
     stage = 100
     params = ("minimum", "unit")
+    choices = {"unit": ("hours", "credits")}
     shared = ("cycle.anchor", "cycle.years")
     description = "Total hours or credits within the training cycle containing as_of."
 
@@ -173,6 +175,7 @@ class AnnualMinimumFamily(RuleFamily):
     subject = SubjectKind.PERSON
     stage = 100
     params = ("minimum", "unit", "category_minimum")
+    choices = {"unit": ("hours", "credits")}
     shared = ("cycle.anchor", "cycle.years")
     description = "Each year of the cycle: a minimum total, and minimums per category."
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from ..model import Finding, Mode, Outcome, Project, Reason, SubjectKind
+from ..model import Finding, Mode, Outcome, ParameterUse, Project, Reason, SubjectKind
 from ..ruleset import RuleDef
 from .base import Context, Judgement, RuleFamily, fmt
 
@@ -118,6 +118,7 @@ class ExpenseStandardFamily(RuleFamily):
         "sync_tie",
         "headcount_basis",
     )
+    choices = {"sync_tie": ("stricter", "small", "large"), "headcount_basis": ("actual_if_known", "planned")}
     description = "Budget ≤ the ceiling computed from the expense standard for the project's mode."
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
@@ -165,7 +166,9 @@ class ExpenseStandardFamily(RuleFamily):
             uses=uses, measured=j.measured, required=j.required, shortfall=j.gap, unit="cny",
         )]
 
-    def _sync(self, rule: RuleDef, ctx: Context, n: Decimal, hours: Decimal) -> tuple[Decimal, tuple[str, str], list]:
+    def _sync(
+        self, rule: RuleDef, ctx: Context, n: Decimal, hours: Decimal
+    ) -> tuple[Decimal, tuple[str, str], list[ParameterUse]]:
         small_max = ctx.param(rule, "sync_small_max")
         large_min = ctx.param(rule, "sync_large_min")
         per_person = ctx.param(rule, "online_sync_per_person_hour")

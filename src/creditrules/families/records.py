@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from ..model import Category, Finding, Mode, Outcome, ParameterUse, Reason, SubjectKind
+from ..model import Category, Finding, Outcome, ParameterUse, Reason, SubjectKind
 from ..ruleset import RuleDef
 from .base import Context, Line, RuleFamily, fmt
 
@@ -122,6 +123,7 @@ class RepeatTrainingFamily(RuleFamily):
     subject = SubjectKind.PERSON
     stage = 20
     params = ("overlap_categories", "overlap_action", "topic_window_days")
+    choices = {"overlap_action": ("exclude_later", "flag")}
     description = "Duplicate records, overlapping attendance and repeated topics earn credit once."
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
@@ -300,7 +302,23 @@ class CreditConversionFamily(RuleFamily):
     stage = 30
     params = ("hours_per_credit", "quantum", "rounding")
     optional = ("items",)
+    choices = {"rounding": tuple(ROUNDINGS)}
     description = "Converts credited hours into credits by category; scores listed activities per item."
+
+    def check_value(self, rule: RuleDef, name: str, value: Any) -> str | None:
+        if name == "hours_per_credit":
+            if not isinstance(value, dict) or not all(isinstance(v, Decimal) and v > 0 for v in value.values()):
+                return "must be a table of category = hours per credit (> 0), e.g. { default = 3 }"
+        if name == "quantum" and not (isinstance(value, Decimal) and value > 0):
+            return "must be a positive number such as 0.01"
+        if name == "items":
+            if not isinstance(value, dict):
+                return "must be a table of subcategory = { per = ..., ... }"
+            for sub, spec in value.items():
+                problem = _item_problem(spec)
+                if problem:
+                    return f"item {sub!r}: {problem}"
+        return super().check_value(rule, name, value)
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         uses = _Uses()
@@ -350,23 +368,42 @@ class CreditConversionFamily(RuleFamily):
         return [ctx.finding(rule, self.name, Outcome.PASS, Reason(zh, en), uses=uses.all(), records=_ids(capped))]
 
     @staticmethod
-    def _item_credits(ln: Line, spec: dict[str, object]) -> Decimal:
+    def _item_credits(ln: Line, spec: dict[str, Any]) -> Decimal:
+        # The spec was checked at load (_item_problem), so its shape is known here.
         if ln.excluded:
             return Decimal(0)
-        per = spec.get("per")
+        per = spec["per"]
         if per == "half_day":
-            half_day = spec.get("half_day_hours", Decimal(4))
-            assert isinstance(half_day, Decimal) and isinstance(spec["rate"], Decimal)
-            return (ln.credited_hours / half_day).to_integral_value(rounding=ROUND_DOWN) * spec["rate"]
+            half_day: Decimal = spec.get("half_day_hours", Decimal(4))
+            rate: Decimal = spec["rate"]
+            return (ln.credited_hours / half_day).to_integral_value(rounding=ROUND_DOWN) * rate
         if per == "occurrence":
-            assert isinstance(spec["rate"], Decimal)
-            return spec["rate"]
-        if per == "level":
-            rates = spec["rates"]
-            assert isinstance(rates, dict)
-            return Decimal(rates.get(ln.record.level.value, 0))
-        raise ValueError(f"unknown item scoring {per!r}")
+            return Decimal(spec["rate"])
+        return Decimal(spec["rates"].get(ln.record.level.value, 0))
 
 
-def _mode_value(mode: Mode | None) -> str:
-    return mode.value if mode else ""
+def _item_problem(spec: Any) -> str | None:
+    """Why an item-scoring spec is unusable, or None."""
+    if not isinstance(spec, dict):
+        return "must be a table"
+    per = spec.get("per")
+    allowed = {
+        "half_day": {"per", "rate", "half_day_hours", "annual_cap"},
+        "occurrence": {"per", "rate", "annual_cap"},
+        "level": {"per", "rates", "annual_cap"},
+    }
+    if per not in allowed:
+        return f"per must be one of {', '.join(allowed)}, got {per!r}"
+    unknown = sorted(set(spec) - allowed[per])
+    if unknown:
+        return f"unknown key {unknown[0]!r} for per = {per!r}"
+    if per == "level":
+        rates = spec.get("rates")
+        if not isinstance(rates, dict) or not all(isinstance(v, Decimal) for v in rates.values()):
+            return "rates must be a table of level = credits"
+    elif not isinstance(spec.get("rate"), Decimal):
+        return "rate must be a number"
+    for key in ("half_day_hours", "annual_cap"):
+        if key in spec and not (isinstance(spec[key], Decimal) and spec[key] >= 0):
+            return f"{key} must be a number ≥ 0"
+    return None

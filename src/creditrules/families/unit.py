@@ -35,6 +35,7 @@ class _UnitShare(RuleFamily):
     subject = SubjectKind.UNIT
     stage = 100
     params = ("numerator", "denominator", "min_share", "unit")
+    choices = {"numerator": NUMERIC_FIELDS, "denominator": NUMERIC_FIELDS}
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         u = ctx.subject
