@@ -91,6 +91,7 @@ class Engine:
             self._check_chain(chain)
         self._has_classify = bool(pm.hook.creditrules_classify.get_hookimpls())
         self._plan: dict[tuple[str, dt.date, SubjectKind], list[tuple[RuleDef, RuleFamily]]] = {}
+        self._archived: dict[str, RulesetChain] = {}
 
     @classmethod
     def load(
@@ -136,6 +137,21 @@ class Engine:
         except KeyError:
             raise UnknownRegion(region, sorted(self.chains)) from None
 
+    def chain_from(self, layers: Sequence[RulesetDoc]) -> RulesetChain:
+        """A chain built from explicit layer documents (root first), checked like installed ones.
+
+        Replay uses it to rebuild the exact rules a stored decision used, from
+        the archive, even after a plugin was upgraded or uninstalled.
+        """
+        chains = build_chains(layers)
+        chain = chains[layers[-1].id]
+        cached = self._archived.get(chain.hash)
+        if cached is not None:
+            return cached
+        self._check_chain(chain)
+        self._archived[chain.hash] = chain
+        return chain
+
     def rules(self, region: str, as_of: dt.date) -> list[tuple[RuleDef, RuleFamily]]:
         """The rules in force for ``region`` on ``as_of``, in evaluation order."""
         chain = self.chain(region)
@@ -158,7 +174,19 @@ class Engine:
         ``ignored_records``). ``known_at`` restricts the rules to values
         recorded by that date (audit replay); ``None`` uses all known values.
         """
-        chain = self.chain(region)
+        return self.adjudicate_with(self.chain(region), subject, records, as_of=as_of, known_at=known_at)
+
+    def adjudicate_with(
+        self,
+        chain: RulesetChain,
+        subject: Subject,
+        records: Iterable[TrainingRecord] = (),
+        *,
+        as_of: dt.date,
+        known_at: dt.date | None = None,
+    ) -> Decision:
+        """Like :meth:`adjudicate`, against an explicit chain (an archived one, on replay)."""
+        region = chain.region
         kind = subject.kind
         counted: list[TrainingRecord] = []
         ignored: list[str] = []
@@ -192,7 +220,7 @@ class Engine:
     def _rules_for(
         self, chain: RulesetChain, as_of: dt.date, kind: SubjectKind
     ) -> list[tuple[RuleDef, RuleFamily]]:
-        key = (chain.region, as_of, kind)
+        key = (chain.hash, as_of, kind)
         plan = self._plan.get(key)
         if plan is None:
             if len(self._plan) > 4096:

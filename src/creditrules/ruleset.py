@@ -44,7 +44,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from .errors import RulesetError
 from .model import Citation, Reason
@@ -126,6 +126,7 @@ class RulesetDoc:
     disables: tuple[DisableDef, ...]
     hash: str
     origin: str  # where it was read from (file path or plugin), for error messages
+    text: str = field(eq=False, repr=False)  # the file as read, for the audit archive
 
 
 def load_ruleset(path: Path | str, origin: str | None = None) -> RulesetDoc:
@@ -154,7 +155,7 @@ def parse_ruleset(text: str, origin: str) -> RulesetDoc:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesetError(origin, "", f"not valid TOML: {exc}") from None
-    return _Reader(origin).document(data)
+    return _Reader(origin).document(data, text)
 
 
 class _Reader:
@@ -220,7 +221,7 @@ class _Reader:
 
     # -- sections -----------------------------------------------------------------
 
-    def document(self, data: dict[str, Any]) -> RulesetDoc:
+    def document(self, data: dict[str, Any], text: str) -> RulesetDoc:
         self.keys(
             data,
             "",
@@ -261,6 +262,7 @@ class _Reader:
             disables=disables,
             hash=digest,
             origin=self.origin,
+            text=text,
         )
 
     def sources(self, raw: Any) -> dict[str, str]:
