@@ -152,7 +152,7 @@ class RulesetChain:
                 if d.rule not in ancestors:
                     raise RulesetError(
                         layer.origin,
-                        f"disable.{d.rule}",
+                        f'disable."{d.rule}"',
                         f"no rule {d.rule!r} in the layers {layer.id!r} extends "
                         f"({', '.join(sorted(ancestors)) or 'none'})",
                     )

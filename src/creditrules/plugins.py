@@ -66,7 +66,7 @@ def get_plugin_manager(
     pm.register(builtin, "creditrules")
     for i, plugin in enumerate(plugins):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
-        pm.register(plugin, name)
+        _register(pm, plugin, name)
         infos.append(PluginInfo(name, "(registered directly)", ""))
     if entry_points:
         allowed = frozenset(allow) if allow is not None else allow_list()
@@ -104,10 +104,20 @@ def _load_entry_points(pm: pluggy.PluginManager, allowed: frozenset[str] | None)
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must say who it is
             raise PluginError(f"plugin {name!r} from {_dist(ep)} failed to import: {exc!r}") from exc
-        pm.register(plugin, name)
+        _register(pm, plugin, name, _dist(ep))
         dist = ep.dist
         infos.append(PluginInfo(name, dist.name if dist else "?", dist.version if dist else ""))
     return infos
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str, origin: str | None = None) -> None:
+    """Register, refusing a plugin object or name seen before — naming both registrations."""
+    first = pm.get_name(plugin)
+    if first is not None or pm.has_plugin(name):
+        already = first if first is not None else name
+        who = f"{name!r}" + (f" from {origin}" if origin else "")
+        raise PluginError(f"plugin {who} is already registered as {already!r}; register each plugin once")
+    pm.register(plugin, name)
 
 
 def _dist(ep: metadata.EntryPoint) -> str:

@@ -180,13 +180,16 @@ class AnnualMinimumFamily(RuleFamily):
     description = "Each year of the cycle: a minimum total, and minimums per category."
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
-        minimum = ctx.param(rule, "minimum")
-        unit_use = ctx.param(rule, "unit")
-        per_cat = ctx.param(rule, "category_minimum")
-        unit = str(unit_use.value)
-        uses = [minimum, unit_use, per_cat, *ctx.cycle_uses()]
         findings = []
         for year in _years(ctx, rule):
+            # A finished year is judged by the values in force for it, so a later
+            # change of policy never rewrites an earlier year's verdict.
+            on = min(year.end, ctx.as_of)
+            minimum = ctx.param(rule, "minimum", on)
+            unit_use = ctx.param(rule, "unit", on)
+            per_cat = ctx.param(rule, "category_minimum", on)
+            unit = str(unit_use.value)
+            uses = [minimum, unit_use, per_cat, *ctx.cycle_uses()]
             lines = ctx.lines_in(year)
             checks = [("total", None, minimum.value)] + [
                 (key, key.split("+"), floor) for key, floor in sorted(per_cat.value.items())
@@ -219,9 +222,6 @@ class TrainerMinimumFamily(RuleFamily):
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         roles = ctx.param(rule, "roles")
-        minimum = ctx.param(rule, "minimum")
-        excluded = ctx.param(rule, "excluded_categories")
-        uses = [roles, minimum, excluded, *ctx.cycle_uses()]
         person = ctx.subject
         assert isinstance(person, Person)
         if person.role.value not in roles.value:
@@ -232,6 +232,10 @@ class TrainerMinimumFamily(RuleFamily):
             )]
         findings = []
         for year in _years(ctx, rule):
+            on = min(year.end, ctx.as_of)  # a finished year keeps the values in force for it
+            minimum = ctx.param(rule, "minimum", on)
+            excluded = ctx.param(rule, "excluded_categories", on)
+            uses = [roles, minimum, excluded, *ctx.cycle_uses()]
             lines = [ln for ln in ctx.lines_in(year) if ln.category.value not in excluded.value]
             j = Judgement(measure(lines, "hours"), minimum.value)
             outcome = j.outcome(ctx, rule, year)

@@ -154,25 +154,29 @@ class RepeatTrainingFamily(RuleFamily):
                 records=tuple(x.record.record_id for pair in dups for x in pair),
             ))
 
-        live = [ln for ln in candidates if not ln.excluded]
+        # Walk in start order against the enrolments still credited: a record
+        # already excluded for overlapping cannot push a third one out.
         overlaps: list[tuple[Line, Line]] = []
-        for i, a in enumerate(live):
-            cats = ctx.param(rule, "overlap_categories", a.end)
-            uses.add(cats)
-            if a.category.value not in cats.value:
+        attended: list[Line] = []
+        for ln in candidates:
+            if ln.excluded:
                 continue
-            for b in live[i + 1:]:
-                if b.record.start_date > a.end:
-                    break
-                if b.category.value in cats.value and not b.excluded and not a.excluded:
-                    overlaps.append((a, b))
-        for a, b in overlaps:
-            action = ctx.param(rule, "overlap_action", b.end)
+            cats = ctx.param(rule, "overlap_categories", ln.end)
+            uses.add(cats)
+            if ln.category.value not in cats.value:
+                continue
+            clash = next((a for a in attended if a.end >= ln.record.start_date), None)
+            if clash is None:
+                attended.append(ln)
+                continue
+            overlaps.append((clash, ln))
+            action = ctx.param(rule, "overlap_action", ln.end)
             uses.add(action)
             if action.value == "exclude_later":
-                b.exclude(rule.id)
+                ln.exclude(rule.id)
             else:
-                b.touch(rule.id)
+                ln.touch(rule.id)
+                attended.append(ln)
         if overlaps:
             zh = "、".join(f"{b.record.record_id}与{a.record.record_id}" for a, b in overlaps)
             en = ", ".join(f"{b.record.record_id} overlaps {a.record.record_id}" for a, b in overlaps)

@@ -1,0 +1,467 @@
+"""The ``creditrules`` command: regions, rules, adjudicate, explain, demo.
+
+Exit codes: 0 when every decision was produced (a ``fail`` outcome is data,
+not an error; ``--fail-on-fail`` makes it exit 1); 2 for refused input, an
+unknown region or any other creditrules error, printed as one clear message
+and never a traceback. Decisions go to stdout (or ``--out``); tables,
+progress and messages go to stderr, so ``creditrules adjudicate … > d.jsonl``
+leaves a clean file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from . import __version__, decision_json
+from .batch import Population, adjudicate_population
+from .canonical import read_decision, to_plain
+from .convert import iter_rows, read_persons, read_projects, read_records, read_units
+from .engine import DECISION_SCHEMA, Engine
+from .errors import CreditrulesError, InputError, InputErrors, UnknownRegion
+from .model import Decision, Outcome, Subject
+from .report import (
+    make_console,
+    regions_table,
+    regions_view,
+    render_demo,
+    render_explanation,
+    render_rules,
+    rules_view,
+    summary_table,
+)
+from .samples import SampleSet, installed_samples
+
+__all__ = ["main"]
+
+#: Above this many subjects, an interactive run shows a progress bar.
+PROGRESS_THRESHOLD = 200
+DEMO_AS_OF = dt.date(2020, 12, 31)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A refusal of the command line itself (bad combination, unwritable file): exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class _Main(click.Group):
+    """Turns every :class:`CreditrulesError` into a message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputErrors as exc:
+            for error in exc.errors:
+                click.echo(error.message, err=True)
+            if exc.truncated:
+                click.echo("… more errors not shown", err=True)
+            noun = "error" if len(exc.errors) == 1 else "errors"
+            more = " (and more)" if exc.truncated else ""
+            click.echo(f"{len(exc.errors)} input {noun}{more}: nothing was adjudicated or written.", err=True)
+            ctx.exit(2)
+        except UnknownRegion as exc:
+            click.echo(f"error: {exc}", err=True)
+            click.echo("`creditrules regions` lists the installed regions.", err=True)
+            ctx.exit(2)
+        except CreditrulesError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+class _Date(click.ParamType):  # type: ignore[type-arg]
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date YYYY-MM-DD", param, ctx)
+
+
+DATE = _Date()
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="creditrules")
+def main() -> None:
+    """Adjudicate teachers' continuing-education credits (教师继续教育学分认定) with dated, cited rules."""
+
+
+# -- shared options and helpers -----------------------------------------------------
+
+
+def _region_options(required: bool = True) -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        f = click.option("--known-at", type=DATE, help="Use only rule values recorded by this date (audit replay).")(f)
+        f = click.option("--as-of", type=DATE, required=required, help="The date to judge on.")(f)
+        f = click.option("--region", required=required, help="Region id, e.g. beihai (see `creditrules regions`).")(f)
+        return f
+
+    return decorate
+
+
+def _input_options(required: bool = True) -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        path = click.Path(dir_okay=False)
+        f = click.option("--encoding", help="Encoding of the input files (default: UTF-8, else GB18030).")(f)
+        f = click.option("--units", type=path, help="Units (schools, counties) per year: CSV, JSONL or JSON.")(f)
+        f = click.option("--projects", type=path, help="Training projects: CSV, JSONL or JSON.")(f)
+        f = click.option("--records", type=path, required=required, help="Training records: CSV, JSONL or JSON.")(f)
+        f = click.option("--persons", type=path, required=required, help="Persons: CSV, JSONL or JSON.")(f)
+        return f
+
+    return decorate
+
+
+def load_population(
+    persons: str,
+    records: str,
+    projects: str | None = None,
+    units: str | None = None,
+    *,
+    encoding: str | None = None,
+) -> Population:
+    """Read every input file, then check them against each other.
+
+    :raises InputErrors: every refused row of every file, then every record
+        whose person is not in ``persons`` — nothing is dropped silently.
+    """
+    errors: list[InputError] = []
+    truncated = False
+
+    def read(reader: Callable[..., list[Any]], path: str | None) -> list[Any]:
+        nonlocal truncated
+        if path is None:
+            return []
+        try:
+            return reader(path, encoding=encoding)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+            truncated = truncated or exc.truncated
+            return []
+
+    loaded = [read(read_persons, persons), read(read_records, records),
+              read(read_projects, projects), read(read_units, units)]
+    if errors:
+        raise InputErrors(errors, truncated=truncated)
+    try:
+        return Population.build(*loaded)
+    except InputErrors as exc:
+        raise InputErrors(_locate(exc.errors, persons, records, encoding)) from None
+
+
+def _locate(errors: Sequence[InputError], persons: str, records: str, encoding: str | None) -> list[InputError]:
+    """Add file and line to the cross-file errors of :meth:`Population.build`."""
+    lines: dict[str, int] = {}
+    try:
+        for line, row in iter_rows(records, "record", encoding=encoding):
+            lines.setdefault(str(row.get("record_id", "")).strip(), line)
+    except InputError:
+        pass
+    out = []
+    for e in errors:
+        if e.source is not None:
+            out.append(e)
+        elif e.kind == "record":
+            reason = e.reason.replace("the persons input", persons)
+            out.append(InputError(reason, source=records, line=lines.get(e.record_id or ""),
+                                  record_id=e.record_id, field=e.field, kind=e.kind))
+        else:
+            out.append(InputError(e.reason, source=persons, record_id=e.record_id, field=e.field, kind=e.kind))
+    return out
+
+
+def _adjudicate(
+    engine: Engine,
+    population: Population,
+    *,
+    region: str,
+    as_of: dt.date,
+    known_at: dt.date | None,
+    progress: bool = False,
+) -> list[Decision]:
+    decisions = adjudicate_population(engine, population, region=region, as_of=as_of, known_at=known_at)
+    console = make_console(stderr=True)
+    if not (progress and len(population) > PROGRESS_THRESHOLD and console.is_terminal):
+        return list(decisions)
+    columns = (TextColumn("adjudicating"), BarColumn(), MofNCompleteColumn())
+    out = []
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("adjudicating", total=len(population))
+        for decision in decisions:
+            out.append(decision)
+            bar.advance(task)
+    return out
+
+
+def _write_jsonl(decisions: Sequence[Decision], out: str | None) -> None:
+    """One canonical decision per line, to ``out`` (replaced whole, never half-written) or stdout."""
+    data = "".join(decision_json(d) + "\n" for d in decisions).encode("utf-8")
+    if out is None or out == "-":
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
+        return
+    path = Path(out)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _titles(engine: Engine, region: str) -> dict[str, dict[str, str]]:
+    return {a.rule.id: {"zh": a.rule.title.zh, "en": a.rule.title.en} for a in engine.chain(region).rules}
+
+
+def _region_name(engine: Engine, region: str) -> str:
+    leaf = engine.chain(region).leaf
+    return f"{leaf.name.zh} {leaf.name.en}"
+
+
+# -- regions --------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--all", "include_base", is_flag=True, help="Also list the base layers (national, provinces).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def regions(include_base: bool, as_json: bool) -> None:
+    """List the installed regions and their ruleset chains."""
+    infos = Engine.load().regions(include_base=include_base)
+    if as_json:
+        click.echo(json.dumps(regions_view(infos), ensure_ascii=False, indent=2))
+        return
+    if not infos:
+        click.echo("No region is installed. Install a region plugin, e.g. `pip install creditrules-beihai`.")
+        return
+    make_console().print(regions_table(infos))
+
+
+# -- rules ----------------------------------------------------------------------------
+
+
+@main.command()
+@_region_options()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def rules(region: str, as_of: dt.date, known_at: dt.date | None, as_json: bool) -> None:
+    """Show the rules and parameter values in force for a region on a date, with their citations."""
+    view = rules_view(Engine.load(), region, as_of, known_at)
+    if as_json:
+        click.echo(json.dumps(view, ensure_ascii=False, indent=2))
+    else:
+        render_rules(make_console(), view)
+
+
+# -- adjudicate -----------------------------------------------------------------------
+
+
+@main.command()
+@_region_options()
+@_input_options()
+@click.option("--out", type=click.Path(dir_okay=False), help="Write decisions here (default: stdout).")
+@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@click.option("--fail-on-fail", is_flag=True, help="Exit 1 if any decision's outcome is fail.")
+def adjudicate(
+    region: str,
+    as_of: dt.date,
+    known_at: dt.date | None,
+    persons: str,
+    records: str,
+    projects: str | None,
+    units: str | None,
+    encoding: str | None,
+    out: str | None,
+    no_progress: bool,
+    fail_on_fail: bool,
+) -> None:
+    """Adjudicate every person, project and unit; write one JSON decision per line.
+
+    Decisions come persons by id, then projects, then units, whatever the
+    order of the input rows, so two runs over the same input give the same bytes.
+    """
+    engine = Engine.load()
+    engine.chain(region)
+    population = load_population(persons, records, projects, units, encoding=encoding)
+    decisions = _adjudicate(engine, population, region=region, as_of=as_of, known_at=known_at,
+                            progress=not no_progress)
+    _write_jsonl(decisions, out)
+    plain = [to_plain(d) for d in decisions]
+    make_console(stderr=True).print(summary_table(plain, title=f"{region} as of {as_of.isoformat()}"))
+    if fail_on_fail and any(d.outcome is Outcome.FAIL for d in decisions):
+        raise SystemExit(1)
+
+
+# -- explain --------------------------------------------------------------------------
+
+
+@main.command()
+@_region_options(required=False)
+@_input_options(required=False)
+@click.option("--decision", "decision_file", type=click.Path(dir_okay=False, exists=True),
+              help="Explain a stored decision from this JSONL file instead of adjudicating.")
+@click.option("--id", "subject_id", required=True, help="The person, project or unit id to explain.")
+@click.option("--kind", type=click.Choice(["person", "project", "unit"]), help="Only subjects of this kind.")
+def explain(
+    region: str | None,
+    as_of: dt.date | None,
+    known_at: dt.date | None,
+    persons: str | None,
+    records: str | None,
+    projects: str | None,
+    units: str | None,
+    encoding: str | None,
+    decision_file: str | None,
+    subject_id: str,
+    kind: str | None,
+) -> None:
+    """Explain one subject's decision: totals, what each record counted for, and every finding with its citation.
+
+    Either adjudicate afresh from input files (--region, --as-of, --persons,
+    --records …) or read a stored line of a decisions file (--decision FILE;
+    --region and --as-of then only narrow which lines match).
+    """
+    console = make_console()
+    if decision_file is not None:
+        if any(x is not None for x in (persons, records, projects, units)):
+            raise click.UsageError("give either --decision or input files (--persons, --records …), not both")
+        _explain_stored(console, decision_file, subject_id, kind, region, as_of)
+        return
+    missing = [name for name, value in (("--region", region), ("--as-of", as_of), ("--persons", persons),
+                                        ("--records", records)) if value is None]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or give --decision FILE.jsonl)")
+    assert region is not None and as_of is not None and persons is not None and records is not None
+    engine = Engine.load()
+    engine.chain(region)
+    population = load_population(persons, records, projects, units, encoding=encoding)
+    found = [(s, recs) for s, recs in population.subjects() if s.id == subject_id and kind in (None, s.kind.value)]
+    if not found:
+        raise CliError(f"no {kind or 'person, project or unit'} with id {subject_id!r} in the input")
+    _explain_subjects(console, engine, found, region=region, as_of=as_of, known_at=known_at)
+
+
+def _explain_subjects(
+    console: Any,
+    engine: Engine,
+    found: Sequence[tuple[Subject, Sequence[Any]]],
+    *,
+    region: str,
+    as_of: dt.date,
+    known_at: dt.date | None,
+) -> None:
+    titles, name = _titles(engine, region), _region_name(engine, region)
+    for i, (subject, recs) in enumerate(found):
+        if i:
+            console.rule()
+        decision = engine.adjudicate(subject, recs, region=region, as_of=as_of, known_at=known_at)
+        render_explanation(console, to_plain(decision), records={r.record_id: r for r in recs},
+                           titles=titles, region_name=name)
+
+
+def _explain_stored(
+    console: Any, path: str, subject_id: str, kind: str | None, region: str | None, as_of: dt.date | None
+) -> None:
+    matches = [
+        d for d in _read_decisions(path)
+        if d["subject"]["id"] == subject_id
+        and kind in (None, d["subject"]["kind"])
+        and region in (None, d["region"])
+        and (as_of is None or d["as_of"] == as_of.isoformat())
+    ]
+    if not matches:
+        raise CliError(f"no decision for {subject_id!r} in {path}")
+    try:
+        engine: Engine | None = Engine.load()
+    except CreditrulesError:
+        engine = None
+    for i, d in enumerate(matches):
+        if i:
+            console.rule()
+        titles: dict[str, dict[str, str]] = {}
+        name = None
+        if engine is not None and d["region"] in engine.chains:
+            titles, name = _titles(engine, d["region"]), _region_name(engine, d["region"])
+        render_explanation(console, d, titles=titles, region_name=name)
+
+
+def _read_decisions(path: str) -> list[dict[str, Any]]:
+    """Every decision in a JSONL file, checked and in plain form; refuses the file naming each bad line."""
+    errors = []
+    decisions = []
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read decisions: {exc}", source=path, kind="decision") from None
+    for line, chunk in enumerate(text.split("\n"), 1):
+        if not chunk.strip():
+            continue
+        try:
+            decisions.append(to_plain(read_decision(chunk)))
+        except json.JSONDecodeError as exc:
+            errors.append(InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", source=path, line=line))
+        except Exception:  # noqa: BLE001 - cattrs reports shape errors as many exception types
+            errors.append(InputError(f"not a {DECISION_SCHEMA} decision", source=path, line=line))
+    if errors:
+        raise InputErrors(errors)
+    return decisions
+
+
+# -- demo -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--as-of", type=DATE, default=DEMO_AS_OF.isoformat(), show_default=True, help="The date to judge on.")
+@click.option("--region", "only", multiple=True, help="Only this region (repeatable).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write every decision here as JSON Lines.")
+@click.option("--explain", "explain_id", metavar="ID", help="Explain this sample subject in full instead.")
+def demo(as_of: dt.date, only: tuple[str, ...], out: str | None, explain_id: str | None) -> None:
+    """Adjudicate the bundled sample populations — no files needed.
+
+    Runs every installed region that ships sample data (for now Beihai:
+    12 invented teachers over the 2016–2020 cycle and two schools).
+    """
+    engine = Engine.load()
+    console = make_console()
+    runs = []
+    for info, files in installed_samples(engine, only):
+        population = _load_samples(files)
+        runs.append((info, population, _adjudicate(engine, population, region=info.id, as_of=as_of, known_at=None)))
+    if explain_id is not None:
+        found = [(info, [(s, r) for s, r in pop.subjects() if s.id == explain_id]) for info, pop, _ in runs]
+        if not any(subjects for _, subjects in found):
+            raise CliError(f"no sample subject {explain_id!r}")
+        for info, subjects in found:
+            if subjects:
+                _explain_subjects(console, engine, subjects, region=info.id, as_of=as_of, known_at=None)
+        return
+    render_demo(console, [(info, [to_plain(d) for d in decisions]) for info, _, decisions in runs], as_of)
+    if out is not None:
+        _write_jsonl([d for _, _, decisions in runs for d in decisions], out)
+        console.print(f"Wrote {sum(len(ds) for _, _, ds in runs)} decisions to {out}", soft_wrap=True)
+    else:
+        console.print("Every decision as JSON Lines:   creditrules demo --out decisions.jsonl", soft_wrap=True)
+
+
+def _load_samples(files: SampleSet) -> Population:
+    with ExitStack() as stack:
+        paths = {kind: str(stack.enter_context(resources.as_file(t))) for kind, t in files.items()}
+        return load_population(paths["persons"], paths["records"], paths.get("projects"), paths.get("units"))
