@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from creditrules import Engine, cli, hookimpl, parse_ruleset
-from creditrules.samples import find_samples
+from creditrules.samples import find_samples, sample_as_of
 
 AS_OF = ["--region", "beihai", "--as-of", "2020-12-31"]
 
@@ -355,8 +355,9 @@ def test_demo_prints_the_summary_and_examples() -> None:
     result = run("demo")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "Sample populations adjudicated as of 2020-12-31" in out
-    assert "beihai" in out and "北海市 Beihai" in out
+    row = next(line for line in out.splitlines() if line.startswith("beihai "))
+    assert "北海市" in row and "2020-12-31" in row and "132.92 credits" in row
+    assert "Examples: beihai 北海市 Beihai" in out
     assert "✗ fail" in out and "✓ PASS" in out
     assert "beihai.school_based_budget" in out  # the failing school
     assert run("demo").stdout == out  # nothing depends on the clock
@@ -387,5 +388,21 @@ def test_python_dash_m_creditrules_demo() -> None:
     )
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
     out = done.stdout.decode("utf-8")
-    assert "Sample populations adjudicated as of 2020-12-31" in out
+    assert "Sample populations" in out and "Examples: beihai" in out
     assert "Traceback" not in done.stderr.decode("utf-8", "replace")
+
+
+def test_a_plugin_package_may_ship_samples_with_their_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    samples = tmp_path / "pkg" / "fakecity_plugin" / "samples"
+    samples.mkdir(parents=True)
+    (samples.parent / "__init__.py").write_text("")
+    (samples / "fakecity_persons.csv").write_text(PERSONS, encoding="utf-8")
+    (samples / "fakecity_records.csv").write_text(RECORDS_HEADER + "\n", encoding="utf-8")
+    (samples / "fakecity_as_of.txt").write_text("2025-12-31\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    assert find_samples("fakecity") is None  # not in creditrules' own samples
+    files = find_samples("fakecity", ["fakecity_plugin"])
+    assert files is not None and set(files) == {"persons", "records", "as_of"}
+    assert sample_as_of(files).isoformat() == "2025-12-31"
+    beihai = find_samples("beihai", ["fakecity_plugin"])
+    assert beihai is not None and sample_as_of(beihai).isoformat() == "2020-12-31"

@@ -39,13 +39,12 @@ from .report import (
     rules_view,
     summary_table,
 )
-from .samples import SampleSet, installed_samples
+from .samples import KINDS, SampleSet, installed_samples, sample_as_of
 
 __all__ = ["main"]
 
 #: Above this many subjects, an interactive run shows a progress bar.
 PROGRESS_THRESHOLD = 200
-DEMO_AS_OF = dt.date(2020, 12, 31)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -280,6 +279,8 @@ def rules(region: str, as_of: dt.date, known_at: dt.date | None, as_json: bool) 
 @click.option("--out", type=click.Path(dir_okay=False), help="Write decisions here (default: stdout).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @click.option("--fail-on-fail", is_flag=True, help="Exit 1 if any decision's outcome is fail.")
+@click.option("--ledger", type=click.Path(dir_okay=False),
+              help="Also append every decision record to this audit ledger (SQLite; created if missing).")
 def adjudicate(
     region: str,
     as_of: dt.date,
@@ -292,6 +293,7 @@ def adjudicate(
     out: str | None,
     no_progress: bool,
     fail_on_fail: bool,
+    ledger: str | None,
 ) -> None:
     """Adjudicate every person, project and unit; write one JSON decision per line.
 
@@ -304,10 +306,14 @@ def adjudicate(
     decisions = _adjudicate(engine, population, region=region, as_of=as_of, known_at=known_at,
                             progress=not no_progress)
     _write_jsonl(decisions, out)
-    plain = [to_plain(d) for d in decisions]
-    make_console(stderr=True).print(summary_table(plain, title=f"{region} as of {as_of.isoformat()}"))
+    if ledger is not None:
+        from .cli_audit import append_to_ledger
+
+        append_to_ledger(ledger, engine, population, decisions, known_at=known_at)
+    counted = [{"subject": {"kind": d.subject.kind.value}, "outcome": d.outcome.value} for d in decisions]
+    make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
     if fail_on_fail and any(d.outcome is Outcome.FAIL for d in decisions):
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
 
 
 # -- explain --------------------------------------------------------------------------
@@ -429,39 +435,51 @@ def _read_decisions(path: str) -> list[dict[str, Any]]:
 
 
 @main.command()
-@click.option("--as-of", type=DATE, default=DEMO_AS_OF.isoformat(), show_default=True, help="The date to judge on.")
+@click.option("--as-of", type=DATE, help="Judge every sample on this date (default: the date each sample set names).")
 @click.option("--region", "only", multiple=True, help="Only this region (repeatable).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write every decision here as JSON Lines.")
 @click.option("--explain", "explain_id", metavar="ID", help="Explain this sample subject in full instead.")
-def demo(as_of: dt.date, only: tuple[str, ...], out: str | None, explain_id: str | None) -> None:
+def demo(as_of: dt.date | None, only: tuple[str, ...], out: str | None, explain_id: str | None) -> None:
     """Adjudicate the bundled sample populations — no files needed.
 
-    Runs every installed region that ships sample data (for now Beihai:
-    12 invented teachers over the 2016–2020 cycle and two schools).
+    Runs every installed region that ships sample data: Beihai (12 invented
+    teachers over the 2016–2020 cycle and two schools, judged on 2020-12-31)
+    and any plugin's own samples.
     """
     engine = Engine.load()
     console = make_console()
     runs = []
     for info, files in installed_samples(engine, only):
-        population = _load_samples(files)
-        runs.append((info, population, _adjudicate(engine, population, region=info.id, as_of=as_of, known_at=None)))
+        population, on = _load_samples(files), as_of or sample_as_of(files)
+        runs.append((info, on, population, _adjudicate(engine, population, region=info.id, as_of=on, known_at=None)))
     if explain_id is not None:
-        found = [(info, [(s, r) for s, r in pop.subjects() if s.id == explain_id]) for info, pop, _ in runs]
-        if not any(subjects for _, subjects in found):
+        found = [(info, on, [(s, r) for s, r in pop.subjects() if s.id == explain_id]) for info, on, pop, _ in runs]
+        if not any(subjects for _, _, subjects in found):
             raise CliError(f"no sample subject {explain_id!r}")
-        for info, subjects in found:
+        for info, on, subjects in found:
             if subjects:
-                _explain_subjects(console, engine, subjects, region=info.id, as_of=as_of, known_at=None)
+                _explain_subjects(console, engine, subjects, region=info.id, as_of=on, known_at=None)
         return
-    render_demo(console, [(info, [to_plain(d) for d in decisions]) for info, _, decisions in runs], as_of)
+    render_demo(console, [(info, on, [to_plain(d) for d in decisions]) for info, on, _, decisions in runs])
     if out is not None:
-        _write_jsonl([d for _, _, decisions in runs for d in decisions], out)
-        console.print(f"Wrote {sum(len(ds) for _, _, ds in runs)} decisions to {out}", soft_wrap=True)
+        _write_jsonl([d for *_, decisions in runs for d in decisions], out)
+        console.print(f"Wrote {sum(len(ds) for *_, ds in runs)} decisions to {out}", soft_wrap=True)
     else:
         console.print("Every decision as JSON Lines:   creditrules demo --out decisions.jsonl", soft_wrap=True)
 
 
 def _load_samples(files: SampleSet) -> Population:
     with ExitStack() as stack:
-        paths = {kind: str(stack.enter_context(resources.as_file(t))) for kind, t in files.items()}
+        paths = {kind: str(stack.enter_context(resources.as_file(files[kind]))) for kind in KINDS if kind in files}
         return load_population(paths["persons"], paths["records"], paths.get("projects"), paths.get("units"))
+
+
+def _add_audit_commands() -> None:
+    from .cli_audit import impact, ledger, replay
+
+    main.add_command(ledger)
+    main.add_command(replay)
+    main.add_command(impact)
+
+
+_add_audit_commands()

@@ -205,7 +205,7 @@ class Engine:
         ctx = Context(subject, lines, region=region, as_of=as_of, chain=chain, known_at=known_at)
 
         findings: list[Finding] = []
-        for rule, family in self._rules_for(chain, as_of, kind):
+        for rule, family in self._rules_for(chain, ctx.on, kind):
             try:
                 findings.extend(family.evaluate(rule, ctx))
             except MissingParameter as exc:

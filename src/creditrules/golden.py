@@ -73,7 +73,7 @@ _TOTAL_KEYS = {"credits", "hours", "by_category"}
 _AMOUNT_KEYS = {"credits", "hours"}
 _LINE_KEYS = {"category", "credited_hours", "credits"}
 _FINDING_SELECTORS = {"rule", "period_end", "item"}
-_FINDING_CHECKS = {"outcome", "measured", "required", "shortfall", "unit", "records"}
+_FINDING_CHECKS = {"outcome", "measured", "required", "shortfall", "unit", "records", "absent"}
 _SUBJECTS: dict[str, Callable[[Mapping[str, Any]], Subject]] = {
     "person": structure_person,
     "project": structure_project,
@@ -92,6 +92,7 @@ class FindingExpectation:
     amounts: tuple[tuple[str, Decimal], ...]  # measured / required / shortfall
     unit: str | None
     records: tuple[str, ...] | None
+    absent: bool = False  # the rule must produce no such finding (e.g. not in force)
 
     @property
     def label(self) -> str:
@@ -208,6 +209,11 @@ class _Reader:
         for k in sorted(required):
             if k not in value:
                 raise self.fail(_dotted(key, k), "required key is missing")
+        return value
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, "must be true or false")
         return value
 
     def string(self, value: Any, key: str) -> str:
@@ -344,6 +350,7 @@ class _Reader:
             ),
             unit=self.string(t["unit"], f"{key}.unit") if "unit" in t else None,
             records=self.ids(t["records"], f"{key}.records") if "records" in t else None,
+            absent=self.boolean(t["absent"], f"{key}.absent") if "absent" in t else False,
         )
 
 
@@ -404,6 +411,10 @@ def _check_finding(fe: FindingExpectation, findings: Sequence[Finding]) -> list[
         if (fe.period_end is None or (f.period is not None and f.period.end == fe.period_end))
         and (fe.item is None or f.item == fe.item)
     ]
+    if fe.absent:
+        if chosen:
+            return [Mismatch(what, "no finding", ", ".join(_selector(f) for f in chosen))]
+        return []
     if len(chosen) != 1:
         if not of_rule:
             got = f"none: rule {fe.rule} produced no finding"

@@ -266,26 +266,28 @@ def summary_table(decisions: Iterable[Mapping[str, Any]], title: str | None = No
     return table
 
 
-def credits_mean(decisions: Iterable[Mapping[str, Any]]) -> str:
-    """Mean total credits of the persons among ``decisions`` (``—`` when none count credits)."""
-    values = [Decimal(d["totals"]["credits"]) for d in decisions
-              if d["subject"]["kind"] == "person" and d["totals"]["credits"] is not None]
-    if not values:
+def mean_total(decisions: Iterable[Mapping[str, Any]]) -> str:
+    """Mean total of the persons among ``decisions``: credits where the region counts credits, else hours."""
+    persons = [d["totals"] for d in decisions if d["subject"]["kind"] == "person"]
+    if not persons:
         return "—"
-    return dec((sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.01")))
+    unit = "credits" if all(t["credits"] is not None for t in persons) else "hours"
+    values = [Decimal(t[unit]) for t in persons]
+    return f"{dec((sum(values, Decimal(0)) / len(values)).quantize(Decimal('0.01')))} {unit}"
 
 
-def demo_table(rows: Sequence[tuple[RegionInfo, Sequence[Mapping[str, Any]]]], as_of: dt.date) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title=f"Sample populations adjudicated as of {as_of.isoformat()}")
+def demo_table(rows: Sequence[tuple[RegionInfo, dt.date, Sequence[Mapping[str, Any]]]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="Sample populations")
     table.add_column("region", no_wrap=True)
     table.add_column("name", no_wrap=True)
-    for header in ("subjects", "pass", "fail", "credits mean (persons)"):
+    table.add_column("as of", no_wrap=True)
+    for header in ("subjects", "pass", "fail", "mean per person"):
         table.add_column(header, justify="right", no_wrap=True)
-    for info, decisions in rows:
+    for info, as_of, decisions in rows:
         outcomes = Counter(d["outcome"] for d in decisions)
         table.add_row(
-            info.id, f"{info.name_zh} {info.name_en}", str(len(decisions)),
-            str(outcomes["pass"]), str(outcomes["fail"]), credits_mean(decisions),
+            info.id, info.name_zh, as_of.isoformat(), str(len(decisions)),
+            str(outcomes["pass"]), str(outcomes["fail"]), mean_total(decisions),
         )
     return table
 
@@ -307,24 +309,23 @@ def pick_examples(decisions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
     return chosen
 
 
-def render_demo(
-    console: Console, runs: Sequence[tuple[RegionInfo, Sequence[Mapping[str, Any]]]], as_of: dt.date
-) -> None:
+def render_demo(console: Console, runs: Sequence[tuple[RegionInfo, dt.date, Sequence[Mapping[str, Any]]]]) -> None:
     """The demo's page: a summary row per region, a few decisions explained briefly, where to go next."""
     console.print("creditrules demo: invented teachers and schools, judged by the installed rules.")
-    console.print(demo_table(runs, as_of))
+    console.print(demo_table(runs))
     console.print()
-    for info, decisions in runs:
+    for info, _, decisions in runs:
         console.rule(f"Examples: {info.id} {info.name_zh} {info.name_en}")
         for i, d in enumerate(pick_examples(decisions)):
             if i:
                 console.print()
             render_explanation(console, d, region_name=f"{info.name_zh} {info.name_en}", brief=True)
     console.rule()
-    failed = next((d["subject"]["id"] for _, ds in runs for d in ds if d["outcome"] == "fail"), None)
+    failed = next((d["subject"]["id"] for _, _, ds in runs for d in ds if d["outcome"] == "fail"), None)
     if failed:
         console.print(f"Explain one subject in full:    creditrules demo --explain {failed}", soft_wrap=True)
-    console.print(f"Rules and parameters in force:  creditrules rules --region {runs[0][0].id} "
+    info, as_of, _ = runs[0]
+    console.print(f"Rules and parameters in force:  creditrules rules --region {info.id} "
                   f"--as-of {as_of.isoformat()}", soft_wrap=True)
 
 
@@ -376,7 +377,7 @@ def _not_met(console: Console, d: Mapping[str, Any]) -> None:
     say(console, "Not met (未达标):", style="bold")
     for f in failed:
         where = " · ".join(x for x in (f["item"], _period(f["period"])) if x)
-        short = f" · short by {show_value(f['shortfall'], f['unit'])}" if f["shortfall"] not in (None, "0") else ""
+        short = f" · short by {_amount(f['shortfall'], f['unit'])}" if f["shortfall"] not in (None, "0") else ""
         say(console, Text.assemble(outcome_text("fail"), f"  {f['rule']}", f" · {where}" if where else "", short),
             2, hang=4)
     console.print()
@@ -511,8 +512,15 @@ def _numbers(f: Mapping[str, Any]) -> str:
                        ("shortfall", "shortfall")):
         if f[key] is None or (key == "shortfall" and (limit or Decimal(f[key]) == 0)):
             continue
-        parts.append(f"{label} {show_value(f[key], unit)}")
+        parts.append(f"{label} {_amount(f[key], unit)}")
     return " · ".join(parts)
+
+
+def _amount(value: str, unit: str | None) -> str:
+    """A measured or required amount with its unit; a share as a percentage."""
+    if unit == "share":
+        return f"{dec(Decimal(value) * 100)}%"
+    return show_value(value, unit)
 
 
 def _brief_findings(console: Console, d: Mapping[str, Any]) -> None:

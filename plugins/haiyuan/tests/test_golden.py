@@ -10,10 +10,10 @@ import datetime as dt
 from pathlib import Path
 
 import attrs
+import creditrules_haiyuan
 import pytest
 
-import creditrules_haiyuan
-from creditrules import Engine, Outcome, parse_ruleset, hookimpl
+from creditrules import Engine, Outcome, hookimpl, parse_ruleset
 from creditrules.golden import GoldenCase, load_cases, run_case
 
 GOLDEN = Path(__file__).with_name("golden.toml")

@@ -125,18 +125,19 @@ class Context:
         self.as_of = as_of
         self.chain = chain
         self.known_at = known_at
+        self.on = judgment_date(subject, as_of)
 
     # -- parameters ---------------------------------------------------------------
 
     def param(self, rule: RuleDef, name: str, on: dt.date | None = None) -> ParameterUse:
-        return self.chain.param(f"{rule.params}.{name}", on or self.as_of, self.known_at)
+        return self.chain.param(f"{rule.params}.{name}", on or self.on, self.known_at)
 
     def optional_param(self, rule: RuleDef, name: str, on: dt.date | None = None) -> ParameterUse | None:
         full = f"{rule.params}.{name}"
         if full not in self.chain.parameter_names():
             return None
         try:
-            return self.chain.param(full, on or self.as_of, self.known_at)
+            return self.chain.param(full, on or self.on, self.known_at)
         except LookupError:
             return None
 
@@ -219,6 +220,19 @@ class Judgement:
         if period is not None and period.end > ctx.as_of and self.at_least:
             return Outcome.PENDING
         return ctx.failed(rule)
+
+
+def judgment_date(subject: Subject, as_of: dt.date) -> dt.date:
+    """The date whose rules judge ``subject``: ``as_of`` for a person; for a project
+    the day it ended, for a unit the last day of its budget year — never after
+    ``as_of``. A project run in 2018 is held to 2018's rules, even when judged later."""
+    from ..model import Project, Unit  # local: base is imported by the model's users
+
+    if isinstance(subject, Project):
+        return min(subject.end_date, as_of)
+    if isinstance(subject, Unit) and subject.year >= 1:
+        return min(dt.date(subject.year, 12, 31), as_of)
+    return as_of
 
 
 def fmt(value: Decimal | int | None) -> str:

@@ -151,6 +151,7 @@ class RepeatTrainingFamily(RuleFamily):
                 rule, self.name, Outcome.WARN,
                 Reason(f"重复登记的记录不重复计学分:{pairs_zh}。",
                        f"Duplicate registrations earn credit once: {pairs_en}."),
+                item="duplicate",
                 records=tuple(x.record.record_id for pair in dups for x in pair),
             ))
 
@@ -184,6 +185,7 @@ class RepeatTrainingFamily(RuleFamily):
                 rule, self.name, ctx.failed(rule),
                 Reason(f"培训时间冲突(同一时间不能参加两项集中培训):{zh}。",
                        f"Conflicting trainings (dates overlap): {en}."),
+                item="overlap",
                 uses=uses.all(),
                 records=tuple(x.record.record_id for pair in overlaps for x in pair),
             ))
@@ -208,9 +210,13 @@ class RepeatTrainingFamily(RuleFamily):
             findings.append(ctx.finding(
                 rule, self.name, Outcome.WARN,
                 Reason(f"重复培训同一主题不重复计学分:{zh}。", f"Repeated topic earns credit once: {en}."),
+                item="repeated_topic",
                 uses=uses.all(),
                 records=tuple(x.record.record_id for pair in repeats for x in pair),
             ))
+        if not candidates:
+            return [_not_applicable(ctx, rule, self.name, "本规则生效期内无培训记录。",
+                                    "No records while this rule is in force.")]
         if not findings:
             findings.append(ctx.finding(
                 rule, self.name, Outcome.PASS,

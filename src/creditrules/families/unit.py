@@ -9,7 +9,6 @@ bases ≥ 5 % of schools.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -41,12 +40,10 @@ class _UnitShare(RuleFamily):
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         u = ctx.subject
         assert isinstance(u, Unit)
-        # A unit is judged for its budget year, by the values in force at that year's end.
-        on = min(dt.date(u.year, 12, 31), ctx.as_of) if u.year >= 1 else ctx.as_of
-        num_use = ctx.param(rule, "numerator", on)
-        den_use = ctx.param(rule, "denominator", on)
-        share = ctx.param(rule, "min_share", on)
-        unit = str(ctx.param(rule, "unit", on).value)
+        num_use = ctx.param(rule, "numerator")
+        den_use = ctx.param(rule, "denominator")
+        share = ctx.param(rule, "min_share")
+        unit = str(ctx.param(rule, "unit").value)
         uses = [num_use, den_use, share]
         num_field, den_field = str(num_use.value), str(den_use.value)
         num, den = getattr(u, num_field), getattr(u, den_field)

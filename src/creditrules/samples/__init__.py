@@ -8,6 +8,10 @@ provides the region, named the same way::
 
     creditrules_huangshi/samples/huangshi_persons.csv
     creditrules_huangshi/samples/huangshi_records.csv
+    creditrules_huangshi/samples/huangshi_as_of.txt     (optional)
+
+``<region>_as_of.txt`` holds the date the demo judges the samples on
+(``2025-12-31``); without it the demo uses :data:`DEFAULT_AS_OF`.
 
 The Beihai population (12 teachers over the 2016–2020 cycle, two schools) is
 invented: its records are shaped like real 学分登记 exports, but no person or
@@ -16,6 +20,7 @@ school in it exists.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -26,12 +31,26 @@ from ..errors import CreditrulesError, UnknownRegion
 if TYPE_CHECKING:
     from ..engine import Engine, RegionInfo
 
-__all__ = ["KINDS", "REQUIRED", "SampleSet", "find_samples", "installed_samples", "sample_regions"]
+__all__ = [
+    "DEFAULT_AS_OF",
+    "KINDS",
+    "REQUIRED",
+    "SampleSet",
+    "find_samples",
+    "installed_samples",
+    "sample_as_of",
+    "sample_regions",
+]
 
 #: The input kinds a sample set may hold, in the order ``adjudicate`` reads them.
 KINDS = ("persons", "records", "projects", "units")
 REQUIRED = ("persons", "records")
 
+#: The date samples are judged on when they do not name one: the end of the
+#: 2016–2020 cycle, which the Beihai samples cover.
+DEFAULT_AS_OF = dt.date(2020, 12, 31)
+
+#: A region's sample files by kind, plus ``"as_of"`` when it names its date.
 SampleSet = dict[str, Traversable]
 
 
@@ -57,8 +76,22 @@ def find_samples(region: str, packages: Iterable[str] = ()) -> SampleSet | None:
             if directory.joinpath(f"{region}_{kind}.csv").is_file()
         }
         if all(kind in found for kind in REQUIRED):
+            as_of = directory.joinpath(f"{region}_as_of.txt")
+            if as_of.is_file():
+                found["as_of"] = as_of
             return found
     return None
+
+
+def sample_as_of(files: SampleSet) -> dt.date:
+    """The date a sample set is meant to be judged on."""
+    if "as_of" not in files:
+        return DEFAULT_AS_OF
+    text = files["as_of"].read_text(encoding="utf-8").strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CreditrulesError(f"{files['as_of'].name}: not a date YYYY-MM-DD: {text[:40]!r}") from None
 
 
 def sample_regions(packages: Iterable[str] = ()) -> list[str]:

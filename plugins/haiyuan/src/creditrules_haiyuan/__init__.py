@@ -99,15 +99,13 @@ class RepeatSelectionFamily(RuleFamily):
     description = "A teacher re-selected for the same kind of training after consecutive earlier years warns."
 
     def check_value(self, rule: RuleDef, name: str, value: Any) -> str | None:
-        if name == "min_consecutive_years":
-            if not (isinstance(value, Decimal) and value >= 1 and value == value.to_integral_value()):
-                return "must be a whole number ≥ 1"
-        if name == "match_on":
-            if not isinstance(value, tuple) or not value or any(v not in MATCH_FIELDS for v in value):
-                return f"must be a non-empty list of {', '.join(MATCH_FIELDS)}"
-        if name == "levels":
-            if not isinstance(value, tuple) or not value or any(v not in LEVELS for v in value):
-                return f"must be a non-empty list of {', '.join(LEVELS)}"
+        if name == "min_consecutive_years" and not (
+            isinstance(value, Decimal) and value >= 1 and value == value.to_integral_value()
+        ):
+            return "must be a whole number ≥ 1"
+        words = {"match_on": MATCH_FIELDS, "levels": LEVELS}.get(name)
+        if words is not None and (not isinstance(value, tuple) or not value or any(v not in words for v in value)):
+            return f"must be a non-empty list of {', '.join(words)}"
         return super().check_value(rule, name, value)
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
@@ -192,12 +190,11 @@ class SanctionsFamily(RuleFamily):
     description = "Failed or not-completed trainings flag the HR consequences the county attached to them."
 
     def check_value(self, rule: RuleDef, name: str, value: Any) -> str | None:
-        if name in ("failed_counts_as_not_completed", "missing_result_counts_as_not_completed"):
-            if not isinstance(value, bool):
-                return "must be true or false"
-        if name == "incomplete_absent_share":
-            if not (isinstance(value, Decimal) and 0 < value <= 1):
-                return "must be a share in (0, 1], e.g. 1 for 'absent throughout'"
+        flags = ("failed_counts_as_not_completed", "missing_result_counts_as_not_completed")
+        if name in flags and not isinstance(value, bool):
+            return "must be true or false"
+        if name == "incomplete_absent_share" and not (isinstance(value, Decimal) and 0 < value <= 1):
+            return "must be a share in (0, 1], e.g. 1 for 'absent throughout'"
         return super().check_value(rule, name, value)
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
