@@ -14,8 +14,9 @@ from creditrules.convert import read_persons, read_records
 # subject -> (outcome, {(rule, item) of every fail/warn finding})
 EXPECTED_2020 = {
     "HY-T001": ("pass", {("haiyuan.repeat_selection", "HY-R001-03")}),
+    # absent throughout: sanctioned (H4), and the record earns nothing (national.absence)
     "HY-T002": ("pass", {("haiyuan.sanctions", "excluded_from_awards_promotion"),
-                         ("haiyuan.sanctions", "performance_pay_withheld")}),
+                         ("haiyuan.sanctions", "performance_pay_withheld"), ("national.absence", None)}),
     "HY-T003": ("pass", {("haiyuan.sanctions", "annual_appraisal_deduction")}),
     "HY-T004": ("pass", set()),
     "HY-T005": ("pass", set()),
@@ -60,7 +61,7 @@ def test_samples_as_of_2012_show_only_the_2012_warnings(engine: Engine, populati
     assert got == {
         "HY-T001": ("pass", {("haiyuan.repeat_selection", "HY-R001-03")}),
         "HY-T002": ("pass", {("haiyuan.sanctions", "excluded_from_awards_promotion"),
-                             ("haiyuan.sanctions", "performance_pay_withheld")}),
+                             ("haiyuan.sanctions", "performance_pay_withheld"), ("national.absence", None)}),
         "HY-T003": ("pass", {("haiyuan.sanctions", "annual_appraisal_deduction")}),
         "HY-T004": ("pass", set()),
         "HY-T005": ("pass", set()),

@@ -117,6 +117,11 @@ def test_clauses_quote_the_seed_verbatim() -> None:
 SAMPLE_AS_OF = dt.date(2024, 8, 31)
 
 
+def test_samples_name_their_date() -> None:
+    """huangshi_as_of.txt tells `creditrules demo` to judge on the sample new teachers' last probation day."""
+    assert dt.date.fromisoformat((SAMPLES / "huangshi_as_of.txt").read_text(encoding="utf-8").strip()) == SAMPLE_AS_OF
+
+
 def test_sample_plan_totals_match_the_seed() -> None:
     """国培: 13 projects, 1447 people, budgets within 614万; 省培: 5 projects, 290 people, within 174万 (HS1–HS3)."""
     projects = read_projects(SAMPLES / "huangshi_projects.csv")

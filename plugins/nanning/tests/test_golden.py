@@ -154,6 +154,11 @@ def test_clauses_quote_the_seed_verbatim(name: str) -> None:
 SAMPLES = RULESET_DIR / "samples"
 SAMPLE_AS_OF = dt.date(2025, 12, 31)
 
+
+def test_samples_name_their_date() -> None:
+    """binyang_as_of.txt tells `creditrules demo` to judge on the last day of the plan."""
+    assert dt.date.fromisoformat((SAMPLES / "binyang_as_of.txt").read_text(encoding="utf-8").strip()) == SAMPLE_AS_OF
+
 # person: (outcome, binyang.cycle_hours outcome, hours counted, guangxi credits) — samples/README.md
 EXPECTED_PERSONS = {
     "BY-T01": ("pass", "pass", "360", "120"),
