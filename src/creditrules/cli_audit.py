@@ -107,6 +107,8 @@ def _print_result(r: ReplayResult) -> None:
         click.echo(f"{label}: cannot replay: {r.error}")
     elif r.identical:
         click.echo(f"{label}: identical")
+    elif not r.findings_changed:
+        click.echo(f"{label}: same findings under the new rules ({r.diffs[0]})")
     else:
         change = f"{r.outcome_before} → {r.outcome_after}" if r.changed_outcome else f"still {r.outcome_after}"
         click.echo(f"{label}: differs ({change})")
@@ -116,12 +118,13 @@ def _print_result(r: ReplayResult) -> None:
 
 def _replay_table(results: Sequence[ReplayResult], mode: str) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title=f"replay {mode}")
-    for col in ("decisions", "identical", "differ", "outcome changed", "errors"):
+    for col in ("decisions", "identical", "same findings", "findings differ", "outcome changed", "errors"):
         table.add_column(col, justify="right")
     table.add_row(
         str(len(results)),
         str(sum(r.identical for r in results)),
-        str(sum(not r.identical and not r.error for r in results)),
+        str(sum(not r.identical and not r.findings_changed for r in results)),
+        str(sum(r.findings_changed and not r.error for r in results)),
         str(sum(r.changed_outcome and not r.error for r in results)),
         str(sum(bool(r.error) for r in results)),
     )

@@ -57,6 +57,11 @@ class ReplayResult:
     def changed_outcome(self) -> bool:
         return self.outcome_before != self.outcome_after
 
+    @property
+    def findings_changed(self) -> bool:
+        """Some judgment differs — not merely the ruleset hash the same findings cite."""
+        return any(d.rule != "(ruleset)" for d in self.diffs) or bool(self.error)
+
 
 def replay_entry(engine: Engine, ledger: Ledger, entry: Entry, *, with_corrections: bool = False) -> ReplayResult:
     """Re-run one ledger entry."""
