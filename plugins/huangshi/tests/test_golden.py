@@ -63,7 +63,9 @@ def test_a_wrong_expectation_is_reported(engine: Engine) -> None:
 def test_chain_and_rules(engine: Engine) -> None:
     info = next(r for r in engine.regions() if r.id == "huangshi")
     assert (info.chain, info.plugin, info.name_zh) == (("national", "hubei", "huangshi"), "huangshi", "黄石市")
-    ids = lambda on: {r.id for r, _ in engine.rules("huangshi", on)}  # noqa: E731
+    def ids(on: dt.date) -> set[str]:
+        return {r.id for r, _ in engine.rules("huangshi", on)}
+
     ours = {"huangshi.expense_standard", "huangshi.deadline", "huangshi.provider_licence"}
     assert ours.isdisjoint(ids(dt.date(2023, 6, 19)))
     assert ours <= ids(dt.date(2023, 6, 20))
@@ -123,7 +125,7 @@ def test_samples_name_their_date() -> None:
 
 
 def test_sample_plan_totals_match_the_seed() -> None:
-    """国培: 13 projects, 1447 people, budgets within 614万; 省培: 5 projects, 290 people, within 174万 (HS1–HS3)."""
+    """国培: 13 projects, 1447 people, within 614万; 省培: 5 projects, 290 people, within 174万 (HS1–HS3)."""
     projects = read_projects(SAMPLES / "huangshi_projects.csv")
     by_level = {
         level: [p for p in projects if p.level.value == level] for level in ("national", "provincial")

@@ -64,7 +64,8 @@ def test_three_regions_from_one_plugin(engine: Engine) -> None:
     assert infos["hengzhou"].chain == ("national", "guangxi", "nanning", "hengzhou")
     assert infos["binyang"].chain == ("national", "guangxi", "nanning", "binyang")
     assert {infos[r].plugin for r in REGIONS} == {"nanning"}
-    assert (infos["binyang"].name_zh, infos["hengzhou"].name_zh, infos["nanning"].name_zh) == ("宾阳县", "横州市", "南宁市")
+    names = {r: infos[r].name_zh for r in REGIONS}
+    assert names == {"binyang": "宾阳县", "hengzhou": "横州市", "nanning": "南宁市"}
 
 
 def test_nanning_layer_is_empty(engine: Engine) -> None:
@@ -144,7 +145,10 @@ def test_clauses_quote_the_seed_verbatim(name: str) -> None:
     seed = re.sub(r"\s+", "", SEED.read_text(encoding="utf-8"))
     clauses = _clauses(RULESET_DIR / name)
     missing = [
-        (where, frag) for where, clause in clauses for frag in clause.split("…") if re.sub(r"\s+", "", frag) not in seed
+        (where, frag)
+        for where, clause in clauses
+        for frag in clause.split("…")
+        if re.sub(r"\s+", "", frag) not in seed
     ]
     assert missing == []
 
