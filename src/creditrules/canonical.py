@@ -27,10 +27,15 @@ __all__ = ["canonical_json", "dec", "decision_converter", "read_decision", "to_p
 
 
 def dec(value: Decimal) -> str:
-    """A Decimal as a plain string: no exponent, no trailing zeros (``12.50`` → ``"12.5"``)."""
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    """A Decimal as a plain string: no exponent, no trailing zeros (``12.50`` → ``"12.5"``).
+
+    Exact at any size: ``format(…, "f")`` uses the number's own digits, where
+    ``normalize()`` would round to the context's 28 digits.
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def to_plain(value: Any) -> Any:

@@ -73,16 +73,29 @@ class RulesetChain:
         self._check_overrides()
         self.rules = self._active_rules()
         self._timelines: dict[dt.date | None, dict[str, _Timeline]] = {}
+        self._memo: dict[tuple[str, dt.date, dt.date | None], ParameterUse] = {}
+        self._names = frozenset(name for layer in layers for name in layer.parameters)
         self._in_force = lru_cache(maxsize=4096)(self._rules_in_force)
         self._ids_in_force = lru_cache(maxsize=4096)(self._rule_ids_in_force)
 
     # -- parameters -----------------------------------------------------------------
 
-    def parameter_names(self) -> set[str]:
-        return {name for layer in self.layers for name in layer.parameters}
+    def parameter_names(self) -> frozenset[str]:
+        return self._names
 
     def param(self, name: str, on: dt.date, known_at: dt.date | None = None) -> ParameterUse:
         """The value of ``name`` in force on ``on`` (as known at ``known_at``)."""
+        key = (name, on, known_at)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        use = self._lookup(name, on, known_at)
+        if len(self._memo) > 200_000:  # many distinct record dates: start afresh
+            self._memo.clear()
+        self._memo[key] = use
+        return use
+
+    def _lookup(self, name: str, on: dt.date, known_at: dt.date | None) -> ParameterUse:
         timelines = self._timelines.get(known_at)
         if timelines is None:
             timelines = self._timelines[known_at] = {}

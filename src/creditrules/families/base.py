@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from attrs import define, field
 
+from ..canonical import dec
 from ..chain import RulesetChain
 from ..model import (
     Category,
@@ -239,10 +240,9 @@ def fmt(value: Decimal | int | None) -> str:
     """A decimal as people write it: no exponent, no trailing zeros."""
     if value is None:
         return "—"
-    d = Decimal(value)
-    if d == d.to_integral_value():
-        return str(d.quantize(Decimal(1)))
-    return format(d.normalize(), "f")
+    if isinstance(value, int):
+        return str(value)
+    return dec(value)
 
 
 def _add_years(d: dt.date, years: int) -> dt.date:
