@@ -27,6 +27,9 @@ id = "testcity"
 extends = "guangxi"
 name = { zh = "测试市", en = "Test city" }
 
+[sources.test]
+title = "a test source"
+
 [parameters."annual.minimum"]
 description = "Credits required each year"
 override = true

@@ -331,7 +331,8 @@ class TestDecisionJson:
         assert doc["subject"] == {"kind": "person", "id": "T1"}
         assert (doc["region"], doc["as_of"], doc["outcome"]) == ("gx_test", "2019-12-31", "fail")
         assert doc["ignored_records"] == ["LATE"]
-        assert [layer for layer, _ in doc["ruleset"]["chain"]] == ["national", "guangxi", "gx_test"]
+        assert [layer["id"] for layer in doc["ruleset"]["chain"]] == ["national", "guangxi", "gx_test"]
+        assert all(len(layer["hash"]) == 64 for layer in doc["ruleset"]["chain"])
         assert len(doc["ruleset"]["hash"]) == 64
         assert isinstance(doc["engine"], str) and doc["engine"]
 

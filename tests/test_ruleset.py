@@ -354,5 +354,5 @@ class TestContentHash:
     def test_chain_ref_lists_each_layer(self) -> None:
         """A decision's ruleset reference pins each layer's id and hash, root first."""
         chain = chain_of(PARENT, CHILD)
-        assert [layer_id for layer_id, _ in chain.ref.chain] == ["parent", "child"]
-        assert chain.ref.chain[1][1] == parse_ruleset(CHILD, "x").hash
+        assert [layer.id for layer in chain.ref.chain] == ["parent", "child"]
+        assert chain.ref.chain[1].hash == parse_ruleset(CHILD, "x").hash

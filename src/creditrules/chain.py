@@ -24,7 +24,7 @@ from typing import Any
 from attrs import frozen
 
 from .errors import RulesetError
-from .model import Citation, ParameterUse, RulesetRef
+from .model import Citation, LayerRef, ParameterUse, RulesetRef
 from .ruleset import DisableDef, RuleDef, RulesetDoc
 
 __all__ = ["RulesetChain", "build_chains", "MissingParameter"]
@@ -69,7 +69,7 @@ class RulesetChain:
         for layer in layers:
             digest.update(f"{layer.id}:{layer.hash}\n".encode())
         self.hash = digest.hexdigest()
-        self.ref = RulesetRef(chain=tuple((layer.id, layer.hash) for layer in layers), hash=self.hash)
+        self.ref = RulesetRef(chain=tuple(LayerRef(layer.id, layer.hash) for layer in layers), hash=self.hash)
         self._check_overrides()
         self.rules = self._active_rules()
         self._timelines: dict[dt.date | None, dict[str, _Timeline]] = {}

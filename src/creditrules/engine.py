@@ -12,6 +12,9 @@ arrive in, or the order plugins were installed in.
 from __future__ import annotations
 
 import datetime as dt
+import signal
+from importlib import metadata
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
@@ -35,13 +38,23 @@ from .model import (
     Totals,
     TrainingRecord,
 )
-from .plugins import PluginInfo, collect, get_plugin_manager
+from .plugins import PluginInfo, allow_list, collect, get_plugin_manager
 from .ruleset import RuleDef, RulesetDoc
 
 __all__ = ["Engine", "RegionInfo", "DECISION_SCHEMA", "ENGINE_VERSION"]
 
 DECISION_SCHEMA = "creditrules.decision/1"
-ENGINE_VERSION = "0.1.0"
+
+
+def _engine_version() -> str:
+    try:
+        return metadata.version("creditrules")
+    except metadata.PackageNotFoundError:  # running from a source tree without installing
+        return "0+unknown"
+
+
+#: Written into every decision: a replay under another engine version says so.
+ENGINE_VERSION = _engine_version()
 
 
 @frozen
@@ -61,6 +74,12 @@ class Engine:
     every ruleset; adjudication then only looks values up.
     """
 
+    #: Seconds one decision may take before the rule running then is stopped
+    #: with an ``error`` finding (main thread on Unix only; ``None`` disables).
+    rule_timeout: float | None = 10.0
+    #: Installed plugins that were skipped at load, and why.
+    load_errors: tuple[str, ...] = ()
+
     def __init__(
         self,
         pm: pluggy.PluginManager,
@@ -78,7 +97,8 @@ class Engine:
                 )
             self._providers[doc.id] = plugin
         self.families: dict[str, RuleFamily] = {}
-        family_owner: dict[str, str] = {}
+        self.family_owner: dict[str, str] = {}
+        family_owner = self.family_owner
         for plugin, fam in families:
             if fam.name in self.families:
                 raise PluginError(
@@ -100,6 +120,7 @@ class Engine:
         *,
         entry_points: bool = True,
         allow: Iterable[str] | None = None,
+        strict: bool = False,
     ) -> Engine:
         """Build an engine from the built-ins, ``plugins`` and the installed ``creditrules`` entry points.
 
@@ -107,11 +128,33 @@ class Engine:
         :param entry_points: load installed plugins (default); ``False`` for
             the built-ins and ``plugins`` only, as tests want.
         :param allow: only these entry-point names (overrides ``CREDITRULES_LOAD_PLUGINS``).
+        :param strict: refuse to start if any installed plugin is broken. By
+            default a broken installed plugin (fails to import, a hook raises or
+            returns the wrong type, its ruleset is malformed or extends a missing
+            layer) is skipped and described in :attr:`load_errors`; plugins
+            passed in ``plugins`` and plugins named in the allow-list are always
+            required.
         """
-        pm, infos = get_plugin_manager(plugins, entry_points=entry_points, allow=allow)
-        docs = collect(pm, "creditrules_rulesets")
-        families = collect(pm, "creditrules_families")
-        return cls(pm, docs, families, infos)
+        errors: list[str] = []
+        pm, infos = get_plugin_manager(plugins, entry_points=entry_points, allow=allow, errors=errors)
+        required = {"creditrules"} | {i.name for i in infos if i.distribution == "(registered directly)"}
+        allowed = set(allow) if allow is not None else set(allow_list() or ())
+        lenient = set() if strict else {i.name for i in infos} - required - allowed
+        docs = collect(pm, "creditrules_rulesets", RulesetDoc, lenient=lenient, errors=errors)
+        families = collect(pm, "creditrules_families", RuleFamily, lenient=lenient, errors=errors)
+        while True:
+            try:
+                engine = cls(pm, docs, families, infos)
+            except (RulesetError, PluginError) as exc:
+                culprit = _culprit(exc, docs, lenient)
+                if culprit is None:
+                    raise
+                errors.append(f"plugin {culprit!r}: {exc} (skipped)")
+                docs = [(p, d) for p, d in docs if p != culprit]
+                families = [(p, f) for p, f in families if p != culprit]
+                continue
+            engine.load_errors = tuple(errors)
+            return engine
 
     # -- what is installed ------------------------------------------------------------
 
@@ -205,15 +248,31 @@ class Engine:
         ctx = Context(subject, lines, region=region, as_of=as_of, chain=chain, known_at=known_at)
 
         findings: list[Finding] = []
-        for rule, family in self._rules_for(chain, ctx.on, kind):
-            try:
-                findings.extend(family.evaluate(rule, ctx))
-            except MissingParameter as exc:
-                findings.append(ctx.finding(
-                    rule, family.name, Outcome.NOT_APPLICABLE,
-                    Reason(f"参数未生效:{exc}", f"Not in force: {exc}"),
-                ))
+        with _Deadline(self.rule_timeout) as deadline:
+            for rule, family in self._rules_for(chain, ctx.on, kind):
+                deadline.rule = rule.id
+                findings.extend(self._evaluate(family, rule, ctx))
         return self._decision(subject, region, as_of, chain, lines, findings, sorted(ignored))
+
+    def _evaluate(self, family: RuleFamily, rule: RuleDef, ctx: Context) -> list[Finding]:
+        """One rule's findings; a fault in its code becomes an ``error`` finding, never a crash."""
+        try:
+            out = list(family.evaluate(rule, ctx))
+            if not all(isinstance(f, Finding) for f in out):
+                wrong = next(type(f).__name__ for f in out if not isinstance(f, Finding))
+                raise TypeError(f"evaluate() returned a {wrong}, not a Finding")
+            return out
+        except MissingParameter as exc:
+            return [ctx.finding(rule, family.name, Outcome.NOT_APPLICABLE,
+                                Reason(f"参数未生效:{exc}", f"Not in force: {exc}"))]
+        except Exception as exc:  # a plugin's bug must not take the batch down, nor pass silently
+            plugin = self.family_owner.get(family.name, "?")
+            what = f"{type(exc).__name__}: {exc}"
+            return [ctx.finding(
+                rule, family.name, Outcome.ERROR,
+                Reason(f"规则代码出错(插件 {plugin},规则 {rule.id}):{what}",
+                       f"The rule's code failed (plugin {plugin}, rule {rule.id}): {what}"),
+            )]
 
     # -- internals --------------------------------------------------------------------
 
@@ -266,7 +325,13 @@ class Engine:
         findings: list[Finding],
         ignored: list[str],
     ) -> Decision:
-        outcome = Outcome.FAIL if any(f.outcome is Outcome.FAIL for f in findings) else Outcome.PASS
+        outcomes = {f.outcome for f in findings}
+        if Outcome.ERROR in outcomes:
+            outcome = Outcome.ERROR
+        elif Outcome.FAIL in outcomes:
+            outcome = Outcome.FAIL
+        else:
+            outcome = Outcome.PASS
         credit_lines = tuple(
             CreditLine(
                 record_id=ln.record.record_id,
@@ -324,6 +389,56 @@ class Engine:
                 problem = fam.check_value(rule, rel, entry.value)
                 if problem:
                     raise RulesetError(layer.origin, f'parameters."{full}".values[{i}].value', problem)
+
+
+def _culprit(exc: Exception, docs: Sequence[tuple[str, RulesetDoc]], lenient: set[str]) -> str | None:
+    """The lenient plugin whose ruleset caused ``exc``, if one did."""
+    source = getattr(exc, "source", None)
+    for plugin, doc in docs:
+        if plugin in lenient and (doc.origin == source or f"{plugin!r}" in str(exc)):
+            return plugin
+    return None
+
+
+class RuleTimeout(Exception):
+    """A decision ran past :attr:`Engine.rule_timeout`; raised inside the rule running then."""
+
+
+class _Deadline:
+    """Interrupts a runaway rule with SIGALRM: one timer per decision, not per rule.
+
+    Signals only reach the main thread, so elsewhere (worker threads) the
+    deadline is not enforced; process pools run decisions in main threads. The
+    handler is installed once, and never over a handler the application set.
+    """
+
+    installed = False
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.rule = ""
+        self.armed = False
+
+    def __enter__(self) -> _Deadline:
+        if self.seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            current = signal.getsignal(signal.SIGALRM)
+            if current is _fire:
+                pass
+            elif current in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGALRM, _fire)
+            else:
+                return self
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.armed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _fire(signum: int, frame: object) -> None:
+    raise RuleTimeout("stopped at the decision's time limit (Engine.rule_timeout); the rule may loop forever")
 
 
 def _record_key(r: TrainingRecord) -> tuple[object, ...]:

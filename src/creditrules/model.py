@@ -27,6 +27,7 @@ __all__ = [
     "Decision",
     "Finding",
     "LocationScope",
+    "LayerRef",
     "Level",
     "Mode",
     "Outcome",
@@ -112,6 +113,9 @@ class Outcome(StrEnum):
     WARN = "warn"
     PENDING = "pending"
     NOT_APPLICABLE = "not_applicable"
+    #: A rule's code failed (raised, returned the wrong thing, ran too long):
+    #: the decision cannot be trusted, and says which plugin and rule.
+    ERROR = "error"
 
 
 # -- converters -----------------------------------------------------------------
@@ -408,10 +412,18 @@ class SubjectRef:
 
 
 @frozen
-class RulesetRef:
-    """The ruleset chain a decision used: each layer's id and content hash."""
+class LayerRef:
+    """One ruleset layer a decision used, pinned by its content hash."""
 
-    chain: tuple[tuple[str, str], ...]
+    id: str
+    hash: str
+
+
+@frozen
+class RulesetRef:
+    """The ruleset chain a decision used: each layer's id and content hash, root first."""
+
+    chain: tuple[LayerRef, ...]
     hash: str
 
 

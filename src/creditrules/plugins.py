@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from importlib import metadata
 from typing import Any
 
@@ -26,7 +26,7 @@ import pluggy
 from attrs import frozen
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import CreditrulesError, PluginError
 
 __all__ = ["PluginInfo", "get_plugin_manager", "ENTRY_POINT_GROUP"]
 
@@ -56,8 +56,14 @@ def get_plugin_manager(
     *,
     entry_points: bool = True,
     allow: Iterable[str] | None = None,
+    errors: list[str] | None = None,
 ) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
-    """A fresh manager with the built-ins, ``plugins`` and (optionally) installed plugins."""
+    """A fresh manager with the built-ins, ``plugins`` and (optionally) installed plugins.
+
+    An installed plugin that fails to import is skipped and described in
+    ``errors`` (with its distribution), so one broken plugin does not take the
+    others down — unless the allow-list names it, which makes it required.
+    """
     from . import builtin
 
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
@@ -70,7 +76,7 @@ def get_plugin_manager(
         infos.append(PluginInfo(name, "(registered directly)", ""))
     if entry_points:
         allowed = frozenset(allow) if allow is not None else allow_list()
-        infos.extend(_load_entry_points(pm, allowed))
+        infos.extend(_load_entry_points(pm, allowed, errors if errors is not None else []))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -81,7 +87,9 @@ def get_plugin_manager(
     return pm, infos
 
 
-def _load_entry_points(pm: pluggy.PluginManager, allowed: frozenset[str] | None) -> list[PluginInfo]:
+def _load_entry_points(
+    pm: pluggy.PluginManager, allowed: frozenset[str] | None, errors: list[str]
+) -> list[PluginInfo]:
     found: dict[str, metadata.EntryPoint] = {}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if allowed is not None and ep.name not in allowed:
@@ -103,7 +111,11 @@ def _load_entry_points(pm: pluggy.PluginManager, allowed: frozenset[str] | None)
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must say who it is
-            raise PluginError(f"plugin {name!r} from {_dist(ep)} failed to import: {exc!r}") from exc
+            message = f"plugin {name!r} from {_dist(ep)} failed to import: {type(exc).__name__}: {exc}"
+            if allowed is not None:  # named in the allow-list: required
+                raise PluginError(message) from exc
+            errors.append(message + " (skipped)")
+            continue
         _register(pm, plugin, name, _dist(ep))
         dist = ep.dist
         infos.append(PluginInfo(name, dist.name if dist else "?", dist.version if dist else ""))
@@ -135,16 +147,43 @@ def plugin_name_of(pm: pluggy.PluginManager, impl: Any) -> str:
     return pm.get_name(impl) or repr(impl)
 
 
-def collect(pm: pluggy.PluginManager, hook: str) -> Sequence[tuple[str, Any]]:
+def collect(
+    pm: pluggy.PluginManager,
+    hook: str,
+    expected: type | tuple[type, ...],
+    *,
+    lenient: Collection[str] = (),
+    errors: list[str] | None = None,
+) -> list[tuple[str, Any]]:
     """Call a collecting hook; return ``(plugin name, item)`` pairs in plugin-name order.
 
     pluggy calls implementations LIFO by registration; sorting by plugin name
-    makes the result independent of install order.
+    makes the result independent of install order. A plugin whose hook raises
+    or returns something other than ``expected`` items is refused with a
+    :class:`PluginError` naming it — or, if it is in ``lenient``, unregistered
+    and described in ``errors``.
     """
     caller = getattr(pm.hook, hook)
     out: list[tuple[str, Any]] = []
     for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-        result = impl.function()
-        for item in result or ():
-            out.append((impl.plugin_name, item))
+        try:
+            result = list(impl.function() or ())
+            wrong = [item for item in result if not isinstance(item, expected)]
+            if wrong:
+                raise TypeError(f"returned a {type(wrong[0]).__name__}, expected {_names(expected)}")
+        except Exception as exc:
+            message = f"plugin {impl.plugin_name!r}: {hook}() failed: {type(exc).__name__}: {exc}"
+            if impl.plugin_name not in lenient:
+                if isinstance(exc, CreditrulesError):  # already names the file and key path
+                    raise
+                raise PluginError(message) from exc
+            if errors is not None:
+                errors.append(message + " (skipped)")
+            pm.unregister(name=impl.plugin_name)
+            continue
+        out.extend((impl.plugin_name, item) for item in result)
     return out
+
+
+def _names(types: type | tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))

@@ -152,7 +152,8 @@ def parse_ruleset(text: str, origin: str) -> RulesetDoc:
     if len(text) > MAX_FILE_BYTES:
         raise RulesetError(origin, "", f"text is longer than {MAX_FILE_BYTES} characters")
     try:
-        data = tomllib.loads(text)
+        # parse_float=Decimal: a TOML number like 0.3 is read as written, never as a float.
+        data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RulesetError(origin, "", f"not valid TOML: {exc}") from None
     return _Reader(origin).document(data, text)
@@ -206,11 +207,10 @@ class _Reader:
             return value
         if isinstance(value, int):
             return Decimal(value)
-        if isinstance(value, float):
-            # repr() is the shortest string that round-trips, so 0.3 reads as Decimal("0.3").
-            if value != value or value in (float("inf"), float("-inf")):
+        if isinstance(value, Decimal):
+            if not value.is_finite():
                 raise self.fail(path, "must be a finite number")
-            return Decimal(repr(value))
+            return value
         if isinstance(value, str | dt.date) and not isinstance(value, dt.datetime):
             return value
         if isinstance(value, list):
@@ -278,7 +278,11 @@ class _Reader:
     def citation(self, t: dict[str, Any], path: str, sources: dict[str, str]) -> Citation:
         src = self.string(t["source"], f"{path}.source")
         clause = self.string(t["clause"], f"{path}.clause")
-        # A source is a key of [sources] or, for one-off citations, the title itself.
+        # A source is a key of [sources] or, for a one-off citation, the title itself;
+        # a key-like word that is not a key is a typo, not a title.
+        if src not in sources and _ID.match(src):
+            known = ", ".join(sorted(sources)) or "none"
+            raise self.fail(f"{path}.source", f"unknown source {src!r} (keys of [sources]: {known})")
         return Citation(source=sources.get(src, src), text=clause)
 
     def parameters(self, raw: Any, sources: dict[str, str]) -> dict[str, ParamDef]:
@@ -404,6 +408,6 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, Decimal):
+        return str(value)
     return value

@@ -84,6 +84,9 @@ schema = "creditrules.ruleset/1"
 id = "haiyuan_strict"
 extends = "haiyuan"
 name = { zh = "海原县(严格)", en = "Haiyuan, strict reading" }
+
+[sources.test]
+title = "test layer: the other reading of H3/H4"
 [parameters."sanctions.failed_counts_as_not_completed"]
 description = "failed counts as not completed"
 override = true

@@ -101,7 +101,7 @@ def make_record(
             "records": [unstructure(r) for r in ordered],
         },
         "ruleset": {
-            "chain": [{"id": lid, "hash": h} for lid, h in decision.ruleset.chain],
+            "chain": [{"id": layer.id, "hash": layer.hash} for layer in decision.ruleset.chain],
             "hash": decision.ruleset.hash,
         },
         "engine": decision.engine,

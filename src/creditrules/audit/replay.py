@@ -164,5 +164,5 @@ def _parameter_changes(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, ...]:
 
 def _show(value: Any) -> str:
     if isinstance(value, dict | list):
-        return canonical_json(value)
+        return str(canonical_json(value))
     return str(value)

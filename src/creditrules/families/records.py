@@ -384,7 +384,7 @@ class CreditConversionFamily(RuleFamily):
             return Decimal(0)
         per = spec["per"]
         if per == "half_day":
-            half_day: Decimal = spec.get("half_day_hours", Decimal(4))
+            half_day: Decimal = spec["half_day_hours"]
             rate: Decimal = spec["rate"]
             return (ln.credited_hours / half_day).to_integral_value(rounding=ROUND_DOWN) * rate
         if per == "occurrence":
@@ -397,6 +397,7 @@ def _item_problem(spec: Any) -> str | None:
     if not isinstance(spec, dict):
         return "must be a table"
     per = spec.get("per")
+    required = {"half_day": {"rate", "half_day_hours"}, "occurrence": {"rate"}, "level": {"rates"}}
     allowed = {
         "half_day": {"per", "rate", "half_day_hours", "annual_cap"},
         "occurrence": {"per", "rate", "annual_cap"},
@@ -407,13 +408,17 @@ def _item_problem(spec: Any) -> str | None:
     unknown = sorted(set(spec) - allowed[per])
     if unknown:
         return f"unknown key {unknown[0]!r} for per = {per!r}"
+    missing = sorted(required[per] - set(spec))
+    if missing:
+        return f"{missing[0]} is required for per = {per!r}"
     if per == "level":
         rates = spec.get("rates")
         if not isinstance(rates, dict) or not all(isinstance(v, Decimal) for v in rates.values()):
             return "rates must be a table of level = credits"
     elif not isinstance(spec.get("rate"), Decimal):
         return "rate must be a number"
-    for key in ("half_day_hours", "annual_cap"):
-        if key in spec and not (isinstance(spec[key], Decimal) and spec[key] >= 0):
-            return f"{key} must be a number ≥ 0"
+    if "half_day_hours" in spec and not (isinstance(spec["half_day_hours"], Decimal) and spec["half_day_hours"] > 0):
+        return "half_day_hours must be a number > 0"
+    if "annual_cap" in spec and not (isinstance(spec["annual_cap"], Decimal) and spec["annual_cap"] >= 0):
+        return "annual_cap must be a number ≥ 0"
     return None
