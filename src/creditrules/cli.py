@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich import box
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from . import __version__, decision_json
@@ -228,6 +230,14 @@ def _write_jsonl(decisions: Sequence[Decision], out: str | None) -> None:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
+def load_engine() -> Engine:
+    """The engine with every installed plugin; a broken plugin is reported on stderr, not fatal."""
+    engine = Engine.load()
+    for problem in engine.load_errors:
+        click.echo(f"warning: {problem}", err=True)
+    return engine
+
+
 def _titles(engine: Engine, region: str) -> dict[str, dict[str, str]]:
     return {a.rule.id: {"zh": a.rule.title.zh, "en": a.rule.title.en} for a in engine.chain(region).rules}
 
@@ -245,7 +255,7 @@ def _region_name(engine: Engine, region: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def regions(include_base: bool, as_json: bool) -> None:
     """List the installed regions and their ruleset chains."""
-    infos = Engine.load().regions(include_base=include_base)
+    infos = load_engine().regions(include_base=include_base)
     if as_json:
         click.echo(json.dumps(regions_view(infos), ensure_ascii=False, indent=2))
         return
@@ -253,6 +263,39 @@ def regions(include_base: bool, as_json: bool) -> None:
         click.echo("No region is installed. Install a region plugin, e.g. `pip install creditrules-beihai`.")
         return
     make_console().print(regions_table(infos))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List the loaded plugins: distribution, version, the rulesets they provide and their content hashes.
+
+    Plugins that failed to load are listed with the reason. CREDITRULES_LOAD_PLUGINS
+    (comma-separated entry-point names) restricts which installed plugins load.
+    """
+    engine = load_engine()
+    rows = []
+    for info in sorted(engine.plugins, key=lambda p: p.name):
+        layers = sorted(
+            (rid, chain.leaf.hash) for rid, chain in engine.chains.items() if engine.provider(rid) == info.name
+        )
+        families = sorted(name for name, owner in engine.family_owner.items() if owner == info.name)
+        rows.append({"plugin": info.name, "distribution": info.distribution, "version": info.version,
+                     "rulesets": dict(layers), "families": families})
+    if as_json:
+        click.echo(json.dumps({"plugins": rows, "errors": list(engine.load_errors)}, ensure_ascii=False, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for col in ("plugin", "distribution", "version", "rulesets @ content hash"):
+        table.add_column(col, overflow="fold")
+    table.add_column("families", justify="right")
+    for row in rows:
+        rulesets = " ".join(f"{rid}@{digest[:8]}" for rid, digest in row["rulesets"].items()) or "—"
+        table.add_row(row["plugin"], row["distribution"], row["version"] or "—", rulesets, str(len(row["families"])))
+    console = make_console()
+    console.print(table)
+    for problem in engine.load_errors:
+        console.print(f"not loaded: {problem}", markup=False)
 
 
 # -- rules ----------------------------------------------------------------------------
@@ -263,7 +306,7 @@ def regions(include_base: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def rules(region: str, as_of: dt.date, known_at: dt.date | None, as_json: bool) -> None:
     """Show the rules and parameter values in force for a region on a date, with their citations."""
-    view = rules_view(Engine.load(), region, as_of, known_at)
+    view = rules_view(load_engine(), region, as_of, known_at)
     if as_json:
         click.echo(json.dumps(view, ensure_ascii=False, indent=2))
     else:
@@ -300,7 +343,7 @@ def adjudicate(
     Decisions come persons by id, then projects, then units, whatever the
     order of the input rows, so two runs over the same input give the same bytes.
     """
-    engine = Engine.load()
+    engine = load_engine()
     engine.chain(region)
     population = load_population(persons, records, projects, units, encoding=encoding)
     decisions = _adjudicate(engine, population, region=region, as_of=as_of, known_at=known_at,
@@ -356,7 +399,7 @@ def explain(
     if missing:
         raise click.UsageError(f"missing {', '.join(missing)} (or give --decision FILE.jsonl)")
     assert region is not None and as_of is not None and persons is not None and records is not None
-    engine = Engine.load()
+    engine = load_engine()
     engine.chain(region)
     population = load_population(persons, records, projects, units, encoding=encoding)
     found = [(s, recs) for s, recs in population.subjects() if s.id == subject_id and kind in (None, s.kind.value)]
@@ -396,7 +439,7 @@ def _explain_stored(
     if not matches:
         raise CliError(f"no decision for {subject_id!r} in {path}")
     try:
-        engine: Engine | None = Engine.load()
+        engine: Engine | None = load_engine()
     except CreditrulesError:
         engine = None
     for i, d in enumerate(matches):
@@ -446,7 +489,7 @@ def demo(as_of: dt.date | None, only: tuple[str, ...], out: str | None, explain_
     teachers over the 2016–2020 cycle and two schools, judged on 2020-12-31)
     and any plugin's own samples.
     """
-    engine = Engine.load()
+    engine = load_engine()
     console = make_console()
     runs = []
     for info, files in installed_samples(engine, only):

@@ -20,7 +20,7 @@ from .audit import Ledger, ReplayResult, make_record, replay_entry
 from .audit.impact import impact as run_impact
 from .audit.impact import rules_version
 from .batch import Population
-from .cli import DATE, PROGRESS_THRESHOLD, _input_options, load_population
+from .cli import DATE, PROGRESS_THRESHOLD, _input_options, load_engine, load_population
 from .engine import Engine
 from .model import Decision
 from .report import make_console
@@ -84,7 +84,7 @@ def replay(path: str, ids: tuple[str, ...], replay_all: bool, with_corrections: 
     Exit 0 when every decision reproduced (or, with --with-corrections, when the
     replay ran); 1 when a decision replayed as known then does not reproduce.
     """
-    engine = Engine.load()
+    engine = load_engine()
     console = make_console()
     results: list[ReplayResult] = []
     with Ledger(path) as led:
@@ -156,7 +156,7 @@ def impact(
     projects: str | None, units: str | None, encoding: str | None, as_json: bool,
 ) -> None:
     """Adjudicate a population under two versions of the rules; who changes outcome, and why."""
-    engine = Engine.load()
+    engine = load_engine()
     population = load_population(persons, records, projects, units, encoding=encoding)
     report = run_impact(
         engine, population, region=region, as_of=as_of,

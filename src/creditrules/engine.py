@@ -174,6 +174,10 @@ class Engine:
             ))
         return out
 
+    def provider(self, ruleset_id: str) -> str:
+        """The plugin that provides ruleset ``ruleset_id``."""
+        return self._providers[ruleset_id]
+
     def chain(self, region: str) -> RulesetChain:
         try:
             return self.chains[region]

@@ -133,7 +133,7 @@ def diff_decisions(old: dict[str, Any], new: dict[str, Any]) -> list[FindingDiff
 
 
 def _key(f: dict[str, Any]) -> str:
-    key = f["rule"]
+    key = str(f["rule"])
     if f.get("item"):
         key += f"[{f['item']}]"
     if f.get("period"):

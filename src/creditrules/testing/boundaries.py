@@ -30,6 +30,7 @@ import attrs
 from attrs import evolve
 
 from ..engine import Engine
+from ..families.base import judgment_date
 from ..families.project import DeadlineFamily, ExpenseStandardFamily, PracticeShareFamily, SurveySampleFamily
 from ..families.records import AbsenceFamily
 from ..model import (
@@ -244,8 +245,8 @@ def _one(decision: Decision, rule_id: str) -> Finding | None:
 
 def _unit(engine: Engine, region: str, as_of: dt.date, unit: Unit) -> None:
     chain = engine.chain(region)
-    on = min(dt.date(unit.year, 12, 31), as_of) if unit.year >= 1 else as_of
-    for rule, fam in engine.rules(region, as_of):
+    on = judgment_date(unit, as_of)  # a unit is held to the rules of its budget year's end
+    for rule, fam in engine.rules(region, on):
         if not {"numerator", "denominator", "min_share"} <= set(fam.params):
             continue
         try:
@@ -287,11 +288,12 @@ def _unit(engine: Engine, region: str, as_of: dt.date, unit: Unit) -> None:
 def _project(engine: Engine, region: str, as_of: dt.date, project: Project) -> None:
     chain = engine.chain(region)
     base = evolve(project, cross_year=False)
-    for rule, fam in engine.rules(region, as_of):
+    on = judgment_date(base, as_of)  # a project is held to the rules of the day it ended
+    for rule, fam in engine.rules(region, on):
         cases: list[tuple[Project, bool, str]] = []
         try:
             if isinstance(fam, PracticeShareFamily):
-                share = chain.param(f"{rule.params}.min_share", as_of).value
+                share = chain.param(f"{rule.params}.min_share", on).value
                 total = Decimal(1000)
                 if 0 < share <= 1:
                     at = share * total
@@ -299,7 +301,7 @@ def _project(engine: Engine, region: str, as_of: dt.date, project: Project) -> N
                     cases = [(p, True, f"practice {_n(at)} of {_n(total)} h"),
                              (evolve(p, practice_hours=at - TENTH), False, f"practice {_n(at - TENTH)} of {_n(total)} h")]
             elif isinstance(fam, SurveySampleFamily):
-                share = chain.param(f"{rule.params}.min_share", as_of).value
+                share = chain.param(f"{rule.params}.min_share", on).value
                 target = _scale(share, whole=True)
                 if 0 < share <= 1 and target < 10**6:
                     at = int(share * target)
@@ -307,14 +309,14 @@ def _project(engine: Engine, region: str, as_of: dt.date, project: Project) -> N
                     cases = [(p, True, f"sample {at} of {int(target)}"),
                              (evolve(p, survey_sample_size=at - 1), False, f"sample {at - 1} of {int(target)}")]
             elif isinstance(fam, DeadlineFamily):
-                end_by = chain.param(f"{rule.params}.end_by", as_of).value
+                end_by = chain.param(f"{rule.params}.end_by", on).value
                 if isinstance(end_by, dt.date) and end_by > dt.date.min:
                     late = end_by + dt.timedelta(days=1)
                     start = min(base.start_date, end_by)
                     cases = [(evolve(base, start_date=start, end_date=end_by), True, f"ends {end_by.isoformat()}"),
                              (evolve(base, start_date=start, end_date=late), False, f"ends {late.isoformat()}")]
             elif isinstance(fam, ExpenseStandardFamily):
-                rates = chain.param(f"{rule.params}.per_person_day", as_of).value
+                rates = chain.param(f"{rule.params}.per_person_day", on).value
                 scope = next((s for s in LocationScope if s.value in rates), None)
                 if scope is not None:
                     ceiling = rates[scope.value] * 10 * 2

@@ -33,6 +33,7 @@ from ..families.person import (
     NewTeacherFamily,
     TrainerMinimumFamily,
 )
+from ..families.base import RuleFamily
 from ..families.records import ROUNDINGS
 from ..model import (
     Category,
@@ -48,7 +49,6 @@ from ..model import (
     TrainingRecord,
     Unit,
 )
-from ..plugins import collect
 from . import _introspect as intro
 from .strategies import REFUSALS
 
@@ -143,12 +143,22 @@ def _spread(items: Sequence[Any], n: int = 3) -> list[Any]:
 _twins: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
+def _fresh(family: RuleFamily) -> RuleFamily:
+    try:
+        return type(family)()
+    except TypeError:  # a family that needs constructor arguments: reuse the instance
+        return family
+
+
 def _twin(engine: Engine) -> Engine:
-    """A second engine from the same plugin manager: fresh families, empty caches."""
+    """A second engine with the same layers: new family instances, empty caches."""
     twin = _twins.get(engine)
     if twin is None:
-        pm = engine.pm
-        twin = Engine(pm, collect(pm, "creditrules_rulesets"), collect(pm, "creditrules_families"), engine.plugins)
+        providers = {info.id: info.plugin for info in engine.regions(include_base=True)}
+        layers = {layer.id: layer for chain in engine.chains.values() for layer in chain.layers}
+        docs = [(providers.get(lid, "?"), doc) for lid, doc in sorted(layers.items())]
+        families = [(engine.family_owner.get(name, "?"), _fresh(fam)) for name, fam in sorted(engine.families.items())]
+        twin = Engine(engine.pm, docs, families, engine.plugins)
         _twins[engine] = twin
     return twin
 
@@ -653,7 +663,7 @@ def check_row_total(row: Mapping[str, Any]) -> None:
 def check_totality(
     engine: Engine, region: str, as_of: dt.date, subject: Subject, records: Sequence[TrainingRecord]
 ) -> None:
-    """Valid input always yields a Decision (and its JSON); an invalid row always yields InputError.
+    """Valid input always yields a Decision (and its JSON) with no ``error`` finding; invalid rows yield InputError.
 
     The rows are the records' own, each broken in every way of
     :data:`~creditrules.testing.strategies.REFUSALS` (must be refused) and
@@ -667,6 +677,10 @@ def check_totality(
                     f"valid input raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(decision, Decision):
         raise _fail("totality", region, as_of, subject, f"adjudicate returned {type(decision).__name__}")
+    errors = [f for f in decision.findings if f.outcome is Outcome.ERROR]
+    if errors:
+        raise _fail("totality", region, as_of, subject,
+                    "valid input made rule code fail: " + "; ".join(f"{f.rule}: {f.reason.en}" for f in errors))
     rng = random.Random(len(records))
     for record in _spread(records, 2):
         row = unstructure(record)
