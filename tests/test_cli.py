@@ -306,6 +306,7 @@ def test_explain_shows_totals_records_findings_and_citations() -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "person T-1" in out and "FAIL" in out
+    assert "ruleset national → guangxi → beihai" in out
     assert "R-0001" in out and "北海市市培—班主任工作能力提升" in out
     assert "guangxi.credit_conversion" in out
     # a finding: rule, reasons in both languages, numbers with their unit, the quoted clause

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from importlib import resources
@@ -216,9 +217,9 @@ def _write_jsonl(decisions: Sequence[Decision], out: str | None) -> None:
     """One canonical decision per line, to ``out`` (replaced whole, never half-written) or stdout."""
     data = "".join(decision_json(d) + "\n" for d in decisions).encode("utf-8")
     if out is None or out == "-":
-        stream = click.get_binary_stream("stdout")
-        stream.write(data)
-        stream.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)  # bytes: the canonical UTF-8, whatever the locale
+        sys.stdout.buffer.flush()
         return
     path = Path(out)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

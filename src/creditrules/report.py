@@ -366,7 +366,7 @@ def _header(console: Console, d: Mapping[str, Any], region_name: str | None) -> 
         (f"{subject['kind']} {subject['id']}", "bold"), f" · {region} · as of {d['as_of']} · ",
         outcome_text(d["outcome"], upper=True),
     ))
-    chain = " → ".join(layer for layer, _ in d["ruleset"]["chain"])
+    chain = " → ".join(layer["id"] for layer in d["ruleset"]["chain"])
     say(console, f"ruleset {chain} {_short(d['ruleset']['hash'])} · engine {d['engine']}", style="dim")
 
 

@@ -264,6 +264,24 @@ def measure(lines: Iterable[Line], unit: str) -> Decimal:
     return sum_credits(lines) if unit == "credits" else sum_hours(lines)
 
 
+#: How a category reads in a Chinese reason (学分类别 as the regulations name them).
+CATEGORY_ZH = {
+    "centralized": "集中培训",
+    "remote": "远程培训",
+    "school_based": "校本研修",
+    "degree": "学历提升",
+    "research": "教育科研",
+    "trainer_duty": "承担培训任务",
+    "public_subject": "公需科目",
+    "secondary_training": "二级培训",
+}
+
+
+def category_zh(key: str) -> str:
+    """``"centralized+remote"`` → ``"集中培训+远程培训"``; unknown words stay as they are."""
+    return "+".join(CATEGORY_ZH.get(part, part) for part in key.split("+"))
+
+
 UNIT_ZH = {"hours": "学时", "credits": "学分", "cny": "元", "share": "", "count": "", "days": "天"}
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from ..model import Finding, Outcome, ParameterUse, Person, Period, Reason, SubjectKind
 from ..ruleset import RuleDef
-from .base import Context, Judgement, Line, RuleFamily, fmt, measure, unit_zh
+from .base import Context, Judgement, Line, RuleFamily, category_zh, fmt, measure, unit_zh
 
 __all__ = [
     "AnnualMinimumFamily",
@@ -98,7 +98,7 @@ class CategoryMixFamily(RuleFamily):
             pz, pe = _period_text(cycle)
             findings.append(ctx.finding(
                 rule, self.name, outcome,
-                _threshold_reason(f"{pz}周期{key}类", f"Cycle {pe}, {key}", j, unit, outcome),
+                _threshold_reason(f"{pz}周期{category_zh(key)}", f"Cycle {pe}, {key}", j, unit, outcome),
                 uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
                 unit=unit, period=cycle, item=key,
             ))
@@ -127,12 +127,12 @@ class CategoryMixFamily(RuleFamily):
         pz, pe = _period_text(cycle)
         if trimmed:
             reason = Reason(
-                f"{pz}周期{category}类共{fmt(raw)}{unit_zh(unit)},最多计{fmt(cap)}{unit_zh(unit)},超出部分不计。",
+                f"{pz}周期{category_zh(category)}共{fmt(raw)}{unit_zh(unit)},最多计{fmt(cap)}{unit_zh(unit)},超出部分不计。",
                 f"Cycle {pe}: {fmt(raw)} {unit} of {category}; at most {fmt(cap)} count, the excess does not.",
             )
         else:
             reason = Reason(
-                f"{pz}周期{category}类{fmt(raw)}{unit_zh(unit)},未超过上限{fmt(cap)}{unit_zh(unit)}。",
+                f"{pz}周期{category_zh(category)}{fmt(raw)}{unit_zh(unit)},未超过上限{fmt(cap)}{unit_zh(unit)}。",
                 f"Cycle {pe}: {fmt(raw)} {unit} of {category}, within the cap of {fmt(cap)}.",
             )
         return ctx.finding(
@@ -198,7 +198,7 @@ class AnnualMinimumFamily(RuleFamily):
                 chosen = lines if cats is None else [ln for ln in lines if ln.category.value in cats]
                 j = Judgement(measure(chosen, unit), floor)
                 outcome = j.outcome(ctx, rule, year)
-                label = "" if cats is None else f"{item}类"
+                label = "" if cats is None else category_zh(item)
                 label_en = "" if cats is None else f" {item}"
                 findings.append(ctx.finding(
                     rule, self.name, outcome,

@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from ..model import Category, Finding, Outcome, ParameterUse, Reason, SubjectKind
 from ..ruleset import RuleDef
-from .base import Context, Line, RuleFamily, fmt
+from .base import Context, Line, RuleFamily, category_zh, fmt
 
 __all__ = [
     "AbsenceFamily",
@@ -98,7 +98,7 @@ class SecondaryTrainingFamily(RuleFamily):
             ctx.finding(
                 rule, self.name, Outcome.PASS,
                 Reason(
-                    f"{len(credited)}条单位组织的二级培训计入{category}类学分:{'、'.join(_ids(credited))}。",
+                    f"{len(credited)}条单位组织的二级培训计入{category_zh(category)}学分:{'、'.join(_ids(credited))}。",
                     f"{len(credited)} unit-organised secondary-training record(s) counted as {category}: "
                     f"{', '.join(_ids(credited))}.",
                 ),

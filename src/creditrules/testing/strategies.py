@@ -209,23 +209,26 @@ def histories(
 ) -> st.SearchStrategy[tuple[Person, list[TrainingRecord]]]:
     """A person of ``region`` and a list of their records (unique ids), some ending after ``as_of``.
 
-    Records fall between six years before ``as_of`` and about a year after
-    it, so the training cycle containing ``as_of`` and the one before are both
-    covered, and some records must be ignored. Now and then most records share
+    Records fall between a year before the training cycle containing ``as_of``
+    (at least two years before ``as_of``) and about a year after it, so the
+    cycle is well covered, the one before is touched, and some records must be
+    ignored. Now and then most records share
     one category (so caps are reached), and a record is registered twice (same
     content, new id), as a clerk would.
     """
     chain = _chain(region, engine)
-    window_start = max(intro.EARLIEST, as_of - dt.timedelta(days=6 * 365))
+    year = dt.timedelta(days=365)
+    cycle = intro.cycle_of(chain, as_of) if chain is not None else None
+    first = min(cycle.start, as_of - year) if cycle is not None else as_of - 5 * year
+    window_start = max(intro.EARLIEST, first - year)
     window_end = as_of + dt.timedelta(days=400)
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[Person, list[TrainingRecord]]:
         person = draw(persons(chain, engine=engine, probation_around=as_of))
-        drawn = draw(st.lists(
-            records(person.person_id, start=window_start, end=window_end, region=chain, engine=engine),
-            max_size=max_records,
-        ))
+        size = draw(st.integers(0, max_records))  # every length equally likely, not mostly short lists
+        one = records(person.person_id, start=window_start, end=window_end, region=chain, engine=engine)
+        drawn = [draw(one) for _ in range(size)]
         numbers = draw(st.lists(st.integers(1, 999), min_size=len(drawn), max_size=len(drawn), unique=True))
         out = [evolve(r, record_id=f"R{n:03d}") for r, n in zip(drawn, numbers)]
         # Sometimes most records share a category, so caps (远程≦40) are reached.
