@@ -1,0 +1,82 @@
+"""Large batches: grouped streaming, in-memory grouping, process pools — all the same decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+
+from creditrules import Engine
+from creditrules.errors import InputErrors
+from creditrules.stream import grouped_people, in_memory_people, run_batch, sort_records
+
+AS_OF = dt.date(2020, 12, 31)
+CATEGORIES = ("centralized", "remote", "school_based")
+
+
+def write_population(tmp: Path, persons: int, *, shuffle: bool) -> tuple[str, str]:
+    rng = random.Random(7)
+    people = [f"T{i:04d}" for i in range(persons)]
+    rows = []
+    for pid in people:
+        for k in range(rng.randint(0, 12)):
+            start = dt.date(2016 + rng.randint(0, 4), rng.randint(1, 12), rng.randint(1, 20))
+            rows.append(f"{pid}-{k},{pid},county,{rng.choice(CATEGORIES)},{start},{start + dt.timedelta(days=2)},"
+                        f"{rng.choice((6, 9, 12, 24, 36))}")
+    if shuffle:
+        rng.shuffle(rows)
+    (tmp / "persons.csv").write_text("person_id,role\n" + "".join(f"{p},teacher\n" for p in people))
+    (tmp / "records.csv").write_text("record_id,person_id,level,category,start_date,end_date,hours\n"
+                                     + "".join(r + "\n" for r in rows))
+    return str(tmp / "persons.csv"), str(tmp / "records.csv")
+
+
+def decide(groups, workers: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.decision_json for r in run_batch(groups, region="beihai", as_of=AS_OF, workers=workers,
+                                                chunk_size=7)]
+
+
+@pytest.fixture(scope="module")
+def beihai() -> None:
+    if "beihai" not in Engine.load().chains:
+        pytest.skip("the beihai plugin is not installed")
+
+
+def test_grouped_streaming_equals_in_memory_grouping(tmp_path: Path, beihai: None) -> None:
+    persons, records = write_population(tmp_path, 40, shuffle=False)
+    assert decide(grouped_people(persons, records)) == decide(in_memory_people(persons, records))
+
+
+def test_two_workers_write_the_same_bytes_in_the_same_order(tmp_path: Path, beihai: None) -> None:
+    persons, records = write_population(tmp_path, 60, shuffle=True)
+    one = decide(in_memory_people(persons, records))
+    two = decide(in_memory_people(persons, records), workers=2)
+    assert one == two
+    assert len(one) == 60
+
+
+def test_an_unsorted_file_is_refused_at_the_first_row_out_of_order(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 30, shuffle=True)
+    with pytest.raises(InputErrors) as exc:
+        list(grouped_people(persons, records))
+    message = str(exc.value)
+    assert "records.csv" in message and "is not sorted by person_id" in message
+
+
+def test_sorting_makes_any_file_streamable(tmp_path: Path, beihai: None) -> None:
+    persons, records = write_population(tmp_path, 30, shuffle=True)
+    sorted_path = str(tmp_path / "sorted.csv")
+    assert sort_records(records, sorted_path) == sum(1 for _ in open(records)) - 1
+    assert decide(grouped_people(persons, sorted_path)) == decide(in_memory_people(persons, records))
+
+
+def test_a_record_without_its_person_is_refused_while_streaming(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 5, shuffle=False)
+    orphan = Path(records).read_text().splitlines()[-1].split(",")[1]  # the last record's person
+    kept = [line for line in Path(persons).read_text().splitlines() if not line.startswith(orphan)]
+    Path(persons).write_text("\n".join(kept) + "\n")
+    with pytest.raises(InputErrors) as exc:
+        list(grouped_people(persons, records))
+    assert f"no person {orphan!r}" in str(exc.value)
