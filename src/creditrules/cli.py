@@ -518,12 +518,13 @@ def _load_samples(files: SampleSet) -> Population:
         return load_population(paths["persons"], paths["records"], paths.get("projects"), paths.get("units"))
 
 
-def _add_audit_commands() -> None:
+def _add_commands() -> None:
+    # Defined in their own modules, which import this one for its shared helpers.
     from .cli_audit import impact, ledger, replay
+    from .cli_batch import cluster_adjudicate, partition, sort_records_cmd
 
-    main.add_command(ledger)
-    main.add_command(replay)
-    main.add_command(impact)
+    for command in (ledger, replay, impact, sort_records_cmd, partition, cluster_adjudicate):
+        main.add_command(command)
 
 
-_add_audit_commands()
+_add_commands()

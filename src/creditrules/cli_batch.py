@@ -1,0 +1,110 @@
+"""Batch commands for large populations: ``sort-records``, ``partition``, ``cluster-adjudicate``.
+
+``adjudicate --workers N --grouped`` covers one machine; these prepare input
+for streaming and run partitions on a ``dask.distributed`` cluster (the
+``[dask]`` extra).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+from pathlib import Path
+
+import click
+
+from .cli import DATE, CliError
+
+__all__ = ["cluster_adjudicate", "partition", "sort_records_cmd"]
+
+
+@click.command("sort-records")
+@click.argument("records", type=click.Path(dir_okay=False, exists=True))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Sorted CSV to write.")
+@click.option("--encoding", help="Encoding of the input file (default: UTF-8, else GB18030).")
+def sort_records_cmd(records: str, out: str, encoding: str | None) -> None:
+    """Sort a records file by person, so `adjudicate --grouped` can stream it in bounded memory."""
+    from .stream import sort_records
+
+    n = sort_records(records, out, encoding=encoding)
+    click.echo(f"{out}: {n} records sorted by person_id", err=True)
+
+
+@click.command()
+@click.option("--persons", required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--records", required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--parts", required=True, type=click.IntRange(1, 100_000), help="How many partitions.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+def partition(persons: str, records: str, parts: int, out_dir: str) -> None:
+    """Split a population into partitions holding whole persons (by a stable hash of person_id)."""
+    from .distributed import partition_population
+
+    written = partition_population(persons, records, out_dir, parts)
+    click.echo(f"{out_dir}: {len(written)} partitions (persons-NNNN.csv, records-NNNN.csv)", err=True)
+
+
+@click.command("cluster-adjudicate")
+@click.option("--partitions", "part_dir", required=True, type=click.Path(file_okay=False, exists=True),
+              help="Directory written by `creditrules partition` (or persons-*/records-* CSV or Parquet pairs).")
+@click.option("--region", required=True)
+@click.option("--as-of", type=DATE, required=True)
+@click.option("--known-at", type=DATE)
+@click.option("--scheduler", help="Address of a running dask scheduler (tcp://host:8786).")
+@click.option("--local-workers", type=click.IntRange(1, 512), default=2, show_default=True,
+              help="Without --scheduler: start a LocalCluster with this many worker processes.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Decisions as JSON Lines.")
+@click.option("--ledger", type=click.Path(dir_okay=False), help="Also append every decision record here.")
+def cluster_adjudicate(
+    part_dir: str, region: str, as_of: dt.date, known_at: dt.date | None, scheduler: str | None,
+    local_workers: int, out: str, ledger: str | None,
+) -> None:
+    """Adjudicate partitions on a dask.distributed cluster; same bytes as the local run."""
+    try:
+        import distributed
+    except ImportError:
+        raise CliError('the Dask backend needs the [dask] extra: pip install -e ".[dask]"') from None
+    from .distributed import Partition, adjudicate_partitions
+    from .engine import Engine
+
+    parts = _partitions(part_dir)
+    engine = Engine.load()
+    engine.chain(region)
+    if scheduler:
+        client = distributed.Client(scheduler)
+        cluster = None
+    else:
+        cluster = distributed.LocalCluster(n_workers=local_workers, threads_per_worker=1, dashboard_address=None)
+        client = distributed.Client(cluster)
+    try:
+        results = list(adjudicate_partitions(client, [Partition(*p) for p in parts], region=region, as_of=as_of,
+                                             known_at=known_at, audit=ledger is not None))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    tmp = Path(out).with_name(f".{Path(out).name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        for _, text, _ in results:
+            fh.write(text + "\n")
+    os.replace(tmp, out)
+    if ledger is not None:
+        from .audit import DecisionRecord, Ledger
+
+        with Ledger(ledger) as led:
+            led.archive(engine.chain(region))
+            added = led.append(DecisionRecord.from_text(text) for _, _, text in results if text is not None)
+        click.echo(f"ledger {ledger}: {added.added} added, {added.skipped} already there", err=True)
+    click.echo(f"{out}: {len(results)} decisions from {len(parts)} partitions", err=True)
+
+
+def _partitions(part_dir: str) -> list[tuple[str, str]]:
+    pairs = []
+    for persons in sorted(glob.glob(os.path.join(part_dir, "persons-*"))):
+        records = persons.replace(os.sep + "persons-", os.sep + "records-")
+        if not os.path.exists(records):
+            raise CliError(f"{persons} has no matching {records}")
+        pairs.append((persons, records))
+    if not pairs:
+        raise CliError(f"{part_dir}: no persons-*.csv / records-*.csv partitions (see `creditrules partition`)")
+    return pairs
