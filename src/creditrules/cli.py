@@ -522,8 +522,9 @@ def _add_commands() -> None:
     # Defined in their own modules, which import this one for its shared helpers.
     from .cli_audit import impact, ledger, replay
     from .cli_batch import cluster_adjudicate, partition, sort_records_cmd
+    from .cli_docs import docs
 
-    for command in (ledger, replay, impact, sort_records_cmd, partition, cluster_adjudicate):
+    for command in (ledger, replay, impact, sort_records_cmd, partition, cluster_adjudicate, docs):
         main.add_command(command)
 
 

@@ -58,6 +58,8 @@ class RuleFamily:
     params: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[tuple[str, ...]] = ()
     shared: ClassVar[tuple[str, ...]] = ()
+    #: The input fields the family reads, for the generated region reference.
+    inputs: ClassVar[tuple[str, ...]] = ()
     #: Parameters whose every value must be one of a few words, checked at load.
     choices: ClassVar[dict[str, tuple[str, ...]]] = {}
     description: ClassVar[str] = ""

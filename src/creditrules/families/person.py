@@ -70,6 +70,7 @@ class CategoryMixFamily(RuleFamily):
     """
 
     name = "category_mix"
+    inputs = ("record: category, end_date", "credits or hours counted by earlier rules")
     subject = SubjectKind.PERSON
     stage = 40
     params = ("minimum", "maximum", "unit")
@@ -145,6 +146,7 @@ class CycleTotalFamily(RuleFamily):
     """Hours or credits over the five-year cycle containing ``as_of`` (N3/N5, G1, Binyang NN5)."""
 
     name = "cycle_total"
+    inputs = ("record: end_date, hours", "credits counted by credit_conversion (unit = credits)")
     subject = SubjectKind.PERSON
     stage = 100
     params = ("minimum", "unit")
@@ -172,6 +174,7 @@ class AnnualMinimumFamily(RuleFamily):
     """A yearly floor, with optional per-category floors (Guangxi G3: ≥16 credits, 校本 ≥10)."""
 
     name = "annual_minimum"
+    inputs = ("record: category, end_date, hours", "credits counted by credit_conversion (unit = credits)")
     subject = SubjectKind.PERSON
     stage = 100
     params = ("minimum", "unit", "category_minimum")
@@ -214,6 +217,7 @@ class TrainerMinimumFamily(RuleFamily):
     """Full-time trainers study at least N hours a year (Lanzhou L2: 专职培训者每年研修不少于100学时)."""
 
     name = "trainer_minimum"
+    inputs = ("person: role", "record: category, end_date, hours")
     subject = SubjectKind.PERSON
     stage = 100
     params = ("roles", "minimum", "excluded_categories")
@@ -251,6 +255,7 @@ class NewTeacherFamily(RuleFamily):
     """New teachers train at least N hours during probation (N2: 试用期内…不少于120学时)."""
 
     name = "new_teacher"
+    inputs = ("person: role, probation_start, probation_end", "record: end_date, hours")
     subject = SubjectKind.PERSON
     stage = 100
     params = ("roles", "minimum")

@@ -51,6 +51,7 @@ class PracticeShareFamily(RuleFamily):
     """Practice courses make up at least a share of a programme (Lanzhou L3: 一般不低于总课程的30%)."""
 
     name = "practice_share"
+    inputs = ("project: practice_hours, total_course_hours (else hours), end_date",)
     subject = SubjectKind.PROJECT
     stage = 100
     params = ("min_share",)
@@ -74,6 +75,7 @@ class SurveySampleFamily(RuleFamily):
     """A needs survey samples at least a share of the target trainees (Lanzhou L1)."""
 
     name = "survey_sample"
+    inputs = ("project: survey_sample_size, target_size, end_date",)
     subject = SubjectKind.PROJECT
     stage = 100
     params = ("min_share",)
@@ -106,6 +108,7 @@ class ExpenseStandardFamily(RuleFamily):
     """
 
     name = "expense_standard"
+    inputs = ("project: mode, budget_cny, headcount_planned, headcount_actual, location_scope, days, hours, end_date",)
     subject = SubjectKind.PROJECT
     stage = 100
     params = (
@@ -197,6 +200,7 @@ class DeadlineFamily(RuleFamily):
     """Projects finish by a date unless they span years (Huangshi HS9: 原则上…2023年11月前实施完成)."""
 
     name = "deadline"
+    inputs = ("project: end_date, cross_year",)
     subject = SubjectKind.PROJECT
     stage = 100
     params = ("end_by", "cross_year_exempt")
@@ -228,6 +232,7 @@ class ProviderLicenceFamily(RuleFamily):
     """Online projects need a provider with a remote-training licence (Huangshi HS10: 须具备教师远程培训资质)."""
 
     name = "provider_licence"
+    inputs = ("project: mode, provider_remote_licence, end_date",)
     subject = SubjectKind.PROJECT
     stage = 100
     params = ("modes",)

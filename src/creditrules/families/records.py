@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from ..model import Category, Finding, Outcome, ParameterUse, Reason, SubjectKind
+import attrs
+
+from ..model import Category, Finding, Outcome, ParameterUse, Reason, SubjectKind, TrainingRecord
 from ..ruleset import RuleDef
 from .base import Context, Line, RuleFamily, category_zh, fmt
 
@@ -44,6 +46,15 @@ class _Uses:
         return [self._seen[k] for k in sorted(self._seen)]
 
 
+def _content(r: TrainingRecord) -> tuple[tuple[int, str], ...]:
+    """Every field of ``r`` but its id, comparable (``None`` sorts first): a tie-break no new id can move."""
+    return tuple(
+        (0, "") if (v := getattr(r, f.name)) is None else (1, str(getattr(v, "value", v)))
+        for f in attrs.fields(TrainingRecord)
+        if f.name != "record_id"
+    )
+
+
 def _ids(lines: Iterable[Line]) -> tuple[str, ...]:
     return tuple(ln.record.record_id for ln in lines)
 
@@ -57,6 +68,7 @@ class SecondaryTrainingFamily(RuleFamily):
     counts as centralised credit (Beihai B9); informal sharing does not."""
 
     name = "secondary_training"
+    inputs = ("record: category = secondary_training, organised_by_unit, hours, end_date",)
     subject = SubjectKind.PERSON
     stage = 10
     params = ("counts_as", "requires_unit_organisation", "hours_share")
@@ -120,6 +132,7 @@ class RepeatTrainingFamily(RuleFamily):
     """
 
     name = "repeat_training"
+    inputs = ("record: start_date, end_date, category, level, hours, project_id, topic, subcategory",)
     subject = SubjectKind.PERSON
     stage = 20
     params = ("overlap_categories", "overlap_action", "topic_window_days")
@@ -127,9 +140,12 @@ class RepeatTrainingFamily(RuleFamily):
     description = "Duplicate records, overlapping attendance and repeated topics earn credit once."
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        # Ties on dates break on content before the id: a re-registration of a
+        # record (same content, new id) then sorts next to it and takes its
+        # place, so it cannot change which of two same-day enrolments counts.
         candidates = sorted(
             (ln for ln in ctx.lines if not ln.excluded and ctx.rule_applies(rule, ln.end)),
-            key=lambda ln: (ln.record.start_date, ln.end, ln.record.record_id),
+            key=lambda ln: (ln.record.start_date, ln.end, _content(ln.record), ln.record.record_id),
         )
         uses = _Uses()
         findings: list[Finding] = []
@@ -230,6 +246,7 @@ class AbsenceFamily(RuleFamily):
     """Absence at or above a share of a course's hours earns no credit (e.g. Wuhan 缺课≥1/5)."""
 
     name = "absence"
+    inputs = ("record: absent_hours, hours, end_date",)
     subject = SubjectKind.PERSON
     stage = 20
     params = ("zero_at_share",)
@@ -265,6 +282,7 @@ class PracticeGateFamily(RuleFamily):
     """Credit for a course with practice hours only after its practice assessment is passed (Lanzhou L4)."""
 
     name = "practice_gate"
+    inputs = ("record: practice_hours, practice_passed, end_date",)
     subject = SubjectKind.PERSON
     stage = 20
     params = ("unknown_means_passed",)
@@ -308,6 +326,7 @@ class CreditConversionFamily(RuleFamily):
     """
 
     name = "credit_conversion"
+    inputs = ("record: category, subcategory, level, hours, end_date",)
     subject = SubjectKind.PERSON
     stage = 30
     params = ("hours_per_credit", "quantum", "rounding")

@@ -68,6 +68,7 @@ class BudgetFloorFamily(_UnitShare):
     """A budget is at least a share of another amount (Binyang NN6, Beihai B2)."""
 
     name = "budget_floor"
+    inputs = ("unit: year and the two fields named by numerator and denominator",)
     description = "A unit's budget field ≥ min_share × another of its fields (CNY)."
 
 
@@ -75,6 +76,7 @@ class TrainerRatioFamily(_UnitShare):
     """A count is at least a share of another count (Binyang NN8 trainers 1:100, NN9 bases 5 %)."""
 
     name = "trainer_ratio"
+    inputs = ("unit: year and the two counts named by numerator and denominator",)
     description = "A unit's count field ≥ min_share × another count field."
 
 

@@ -20,6 +20,7 @@ class CentralSubtypesFamily(RuleFamily):
     another sub-type earns no centralised credit. Records without a sub-type are not audited."""
 
     name = "central_subtypes"
+    inputs = ("record: category = centralized, subcategory, end_date",)
     subject = SubjectKind.PERSON
     stage = 15
     params = ("allowed",)

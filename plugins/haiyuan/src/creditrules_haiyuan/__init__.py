@@ -93,6 +93,7 @@ class RepeatSelectionFamily(RuleFamily):
     """
 
     name = "repeat_selection"
+    inputs = ("record: level, category, subcategory, topic, start_date",)
     subject = SubjectKind.PERSON
     stage = 100
     params = ("min_consecutive_years", "match_on", "levels")
@@ -184,6 +185,7 @@ class SanctionsFamily(RuleFamily):
     """
 
     name = "sanctions"
+    inputs = ("record: passed, hours, absent_hours, end_date",)
     subject = SubjectKind.PERSON
     stage = 100
     params = ("failed_counts_as_not_completed", "missing_result_counts_as_not_completed", "incomplete_absent_share")
