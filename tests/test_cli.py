@@ -369,7 +369,8 @@ def test_demo_out_writes_every_decision() -> None:
     assert result.exit_code == 0, result.output
     lines = Path("demo.jsonl").read_text(encoding="utf-8").splitlines()
     decisions = [d for d in map(json.loads, lines) if d["region"] == "beihai"]
-    assert len(decisions) == 14
+    assert len(decisions) == 24  # 12 teachers, 10 years of 国培 (projects), 2 schools
+    assert sum(d["subject"]["kind"] == "project" for d in decisions) == 10
     outcomes = {d["subject"]["id"]: d["outcome"] for d in decisions}
     assert outcomes["BH-S01"] == "pass" and outcomes["BH-S02"] == "fail"
     assert {"pass", "fail"} <= set(outcomes.values())

@@ -27,6 +27,7 @@ from .families.base import RECORD_STAGE_END, Context, Line, RuleFamily
 from .model import (
     Category,
     CategoryTotal,
+    Citation,
     CreditLine,
     Decision,
     Finding,
@@ -109,7 +110,7 @@ class Engine:
         self.chains: Mapping[str, RulesetChain] = build_chains(doc for _, doc in docs)
         for chain in self.chains.values():
             self._check_chain(chain)
-        self._has_classify = bool(pm.hook.creditrules_classify.get_hookimpls())
+        self._classifiers = sorted(pm.hook.creditrules_classify.get_hookimpls(), key=lambda i: i.plugin_name)
         self._plan: dict[tuple[str, dt.date, SubjectKind], list[tuple[RuleDef, RuleFamily]]] = {}
         self._archived: dict[str, RulesetChain] = {}
 
@@ -136,12 +137,13 @@ class Engine:
             required.
         """
         errors: list[str] = []
-        pm, infos = get_plugin_manager(plugins, entry_points=entry_points, allow=allow, errors=errors)
+        pm, infos = get_plugin_manager(plugins, entry_points=entry_points, allow=allow, errors=errors, strict=strict)
         required = {"creditrules"} | {i.name for i in infos if i.distribution == "(registered directly)"}
         allowed = set(allow) if allow is not None else set(allow_list() or ())
         lenient = set() if strict else {i.name for i in infos} - required - allowed
         docs = collect(pm, "creditrules_rulesets", RulesetDoc, lenient=lenient, errors=errors)
         families = collect(pm, "creditrules_families", RuleFamily, lenient=lenient, errors=errors)
+        docs, families = _drop_conflicts(docs, families, lenient, infos, errors)
         while True:
             try:
                 engine = cls(pm, docs, families, infos)
@@ -248,11 +250,10 @@ class Engine:
                 counted.append(r)
         # Canonical order: the decision never depends on the order records arrive in.
         counted.sort(key=lambda r: (r.end_date, r.start_date, r.record_id, _record_key(r)))
-        lines = [Line(r, self._classify(r, chain), r.hours) for r in counted]
-        ctx = Context(subject, lines, region=region, as_of=as_of, chain=chain, known_at=known_at)
-
         findings: list[Finding] = []
         with _Deadline(self.rule_timeout) as deadline:
+            lines = [Line(r, self._classify(r, chain, findings), r.hours) for r in counted]
+            ctx = Context(subject, lines, region=region, as_of=as_of, chain=chain, known_at=known_at)
             for rule, family in self._rules_for(chain, ctx.on, kind):
                 deadline.rule = rule.id
                 findings.extend(self._evaluate(family, rule, ctx))
@@ -311,13 +312,34 @@ class Engine:
         pairs.sort(key=lambda p: (p[1].stage, p[0].id))
         return pairs
 
-    def _classify(self, record: TrainingRecord, chain: RulesetChain) -> Category:
-        if not self._has_classify:
+    def _classify(self, record: TrainingRecord, chain: RulesetChain, findings: list[Finding]) -> Category:
+        """The category a plugin's ``creditrules_classify`` gives ``record`` (first answer by plugin name).
+
+        Implementations are asked in plugin-name order, never install order; one
+        that raises or answers nonsense adds an ``error`` finding naming it, and the
+        record keeps its registered category.
+        """
+        if not self._classifiers:
             return record.category
-        answer = self.pm.hook.creditrules_classify(
-            record=record, region=chain.region, chain=tuple(layer.id for layer in chain.layers), on=record.end_date
-        )
-        return Category(answer) if answer is not None else record.category
+        layers = tuple(layer.id for layer in chain.layers)
+        for impl in self._classifiers:
+            try:
+                answer = impl.function(record=record, region=chain.region, chain=layers, on=record.end_date)
+                if answer is None:
+                    continue
+                return Category(answer)
+            except Exception as exc:  # a plugin's bug: reported, never a crash
+                what = f"{type(exc).__name__}: {exc}"
+                findings.append(Finding(
+                    rule=f"{impl.plugin_name}.classify", family="classify", outcome=Outcome.ERROR,
+                    reason=Reason(f"插件 {impl.plugin_name} 的分类钩子出错(记录 {record.record_id}):{what}",
+                                  f"Plugin {impl.plugin_name}'s classify hook failed on record "
+                                  f"{record.record_id}: {what}"),
+                    citation=Citation("creditrules_classify hook", f"plugin {impl.plugin_name}"),
+                    records=(record.record_id,),
+                ))
+                return record.category
+        return record.category
 
     def _decision(
         self,
@@ -393,6 +415,41 @@ class Engine:
                 problem = fam.check_value(rule, rel, entry.value)
                 if problem:
                     raise RulesetError(layer.origin, f'parameters."{full}".values[{i}].value', problem)
+
+
+def _drop_conflicts(
+    docs: list[tuple[str, RulesetDoc]],
+    families: list[tuple[str, RuleFamily]],
+    lenient: set[str],
+    infos: Sequence[PluginInfo],
+    errors: list[str],
+) -> tuple[list[tuple[str, RulesetDoc]], list[tuple[str, RuleFamily]]]:
+    """Two installed plugins claiming one ruleset id: neither is trusted with it.
+
+    Which one is genuine cannot be told from inside, and picking by name would
+    let a newly installed plugin displace the one in use. So every lenient
+    claimant is skipped and reported (a required plugin keeps its claim); the
+    operator uninstalls one or names the right one in CREDITRULES_LOAD_PLUGINS.
+    """
+    claims: dict[str, list[str]] = {}
+    for plugin, doc in docs:
+        claims.setdefault(doc.id, []).append(plugin)
+    dist = {i.name: f"{i.distribution} {i.version}".strip() for i in infos}
+    dropped: set[str] = set()
+    for rid, plugins in sorted(claims.items()):
+        if len(plugins) < 2:
+            continue
+        losers = [p for p in plugins if p in lenient]
+        if len(plugins) - len(losers) > 1:
+            continue  # two required plugins: the engine refuses, naming both
+        named = " and ".join(f"{p!r} ({dist.get(p, '?')})" for p in plugins)
+        errors.append(f"ruleset {rid!r} is provided by {named}; "
+                      f"{'neither' if len(losers) == len(plugins) else ', '.join(map(repr, losers))} is loaded "
+                      f"(uninstall one, or name the right one in CREDITRULES_LOAD_PLUGINS)")
+        dropped.update(losers)
+    if not dropped:
+        return docs, families
+    return [(p, d) for p, d in docs if p not in dropped], [(p, f) for p, f in families if p not in dropped]
 
 
 def _culprit(exc: Exception, docs: Sequence[tuple[str, RulesetDoc]], lenient: set[str]) -> str | None:

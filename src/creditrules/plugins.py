@@ -57,6 +57,7 @@ def get_plugin_manager(
     entry_points: bool = True,
     allow: Iterable[str] | None = None,
     errors: list[str] | None = None,
+    strict: bool = False,
 ) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     """A fresh manager with the built-ins, ``plugins`` and (optionally) installed plugins.
 
@@ -76,7 +77,7 @@ def get_plugin_manager(
         infos.append(PluginInfo(name, "(registered directly)", ""))
     if entry_points:
         allowed = frozenset(allow) if allow is not None else allow_list()
-        infos.extend(_load_entry_points(pm, allowed, errors if errors is not None else []))
+        infos.extend(_load_entry_points(pm, allowed, errors if errors is not None else [], strict=strict))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -88,7 +89,7 @@ def get_plugin_manager(
 
 
 def _load_entry_points(
-    pm: pluggy.PluginManager, allowed: frozenset[str] | None, errors: list[str]
+    pm: pluggy.PluginManager, allowed: frozenset[str] | None, errors: list[str], *, strict: bool = False
 ) -> list[PluginInfo]:
     found: dict[str, metadata.EntryPoint] = {}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
@@ -112,7 +113,7 @@ def _load_entry_points(
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must say who it is
             message = f"plugin {name!r} from {_dist(ep)} failed to import: {type(exc).__name__}: {exc}"
-            if allowed is not None:  # named in the allow-list: required
+            if allowed is not None or strict:  # named in the allow-list, or strict: required
                 raise PluginError(message) from exc
             errors.append(message + " (skipped)")
             continue

@@ -26,6 +26,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from attrs import frozen
 
@@ -94,7 +95,8 @@ class VerifyReport:
 
 
 def entry_hash(seq: int, prev_hash: str, record_id: str, recorded_at: str) -> str:
-    return hashlib.sha256(f"{seq}\n{prev_hash}\n{record_id}\n{recorded_at}".encode()).hexdigest()
+    text = f"{seq}\n{prev_hash}\n{record_id}\n{recorded_at}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _utc_now() -> str:
@@ -123,6 +125,9 @@ class Ledger:
         self.clock = clock
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None)
+            # Undecodable bytes (a damaged or hand-edited file) must reach verify(),
+            # where the hash check names the entry, not crash the read.
+            self.db.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_DDL)
@@ -163,6 +168,12 @@ class Ledger:
 
     def append(self, records: Iterable[DecisionRecord], *, batch_size: int = 500) -> AppendResult:
         """Append records in transactions of ``batch_size``; records already present are skipped."""
+        try:
+            return self._append(records, batch_size)
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path}: cannot append, the database file is damaged ({exc})") from None
+
+    def _append(self, records: Iterable[DecisionRecord], batch_size: int) -> AppendResult:
         added = skipped = 0
         batch: list[DecisionRecord] = []
         for rec in records:
@@ -202,21 +213,33 @@ class Ledger:
 
     # -- reading ------------------------------------------------------------------
 
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read; a damaged file is a LedgerError naming it, never a raw sqlite3 error."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path}: the database file is damaged ({exc})") from None
+
     def __len__(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+        return int(self._query("SELECT COUNT(*) FROM entries")[0][0])
 
     def entries(self) -> Iterator[Entry]:
-        cur = self.db.execute("SELECT seq, record_id, record, recorded_at, prev_hash, entry_hash, mac FROM entries ORDER BY seq")
-        for seq, rid, text, at, prev, h, mac in cur:
-            yield Entry(seq, DecisionRecord(rid, text), at, prev, h, mac)
+        try:
+            cur = self.db.execute(
+                "SELECT seq, record_id, record, recorded_at, prev_hash, entry_hash, mac FROM entries ORDER BY seq"
+            )
+            for seq, rid, text, at, prev, h, mac in cur:
+                yield Entry(seq, DecisionRecord(rid, text), at, prev, h, mac)
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path}: the database file is damaged ({exc})") from None
 
     def get(self, record_id: str) -> Entry:
         """The entry whose record id is ``record_id`` (a unique prefix is enough)."""
-        rows = self.db.execute(
+        rows = self._query(
             "SELECT seq, record_id, record, recorded_at, prev_hash, entry_hash, mac FROM entries "
             "WHERE record_id LIKE ? ORDER BY seq LIMIT 2",
             (record_id.replace("%", "").replace("_", "") + "%",),
-        ).fetchall()
+        )
         if not rows:
             raise LedgerError(f"{self.path}: no entry with id {record_id!r}")
         if len(rows) > 1:
@@ -225,14 +248,15 @@ class Ledger:
         return Entry(seq, DecisionRecord(rid, text), at, prev, h, mac)
 
     def head(self) -> str:
-        row = self.db.execute("SELECT entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-        return str(row[0]) if row else GENESIS
+        rows = self._query("SELECT entry_hash FROM entries ORDER BY seq DESC LIMIT 1")
+        return str(rows[0][0]) if rows else GENESIS
 
     def archived_layers(self, refs: Iterable[tuple[str, str]]) -> list[RulesetDoc]:
         """The archived layer documents for ``(id, hash)`` pairs, root first."""
         docs = []
         for layer_id, digest in refs:
-            row = self.db.execute("SELECT text FROM rulesets WHERE hash = ?", (digest,)).fetchone()
+            rows = self._query("SELECT text FROM rulesets WHERE hash = ?", (digest,))
+            row = rows[0] if rows else None
             if row is None:
                 raise LedgerError(f"{self.path}: ruleset layer {layer_id} {digest[:12]} is not archived")
             doc = parse_ruleset(row[0], f"{self.path}#rulesets/{layer_id}@{digest[:12]}")
@@ -248,13 +272,16 @@ class Ledger:
         prev = GENESIS
         checked = 0
         expected_seq = 1
-        for e in self.entries():
-            problem = self._entry_problem(e, prev, expected_seq)
-            if problem:
-                return VerifyReport(False, checked, prev, e.seq, problem)
-            prev = e.entry_hash
-            expected_seq += 1
-            checked += 1
+        try:
+            for e in self.entries():
+                problem = self._entry_problem(e, prev, expected_seq)
+                if problem:
+                    return VerifyReport(False, checked, prev, e.seq, problem)
+                prev = e.entry_hash
+                expected_seq += 1
+                checked += 1
+        except LedgerError as exc:
+            return VerifyReport(False, checked, prev, expected_seq, str(exc))
         if expect_head is not None and prev != expect_head:
             return VerifyReport(
                 False, checked, prev, checked, f"head is {prev[:16]}, expected {expect_head[:16]} (entries removed at the end?)"
@@ -264,14 +291,14 @@ class Ledger:
     def _entry_problem(self, e: Entry, prev: str, expected_seq: int) -> str | None:
         if e.seq != expected_seq:
             return f"sequence jumps from {expected_seq - 1} to {e.seq} (an entry was deleted)"
-        if hashlib.sha256(e.record.text.encode()).hexdigest() != e.record.id:
+        if hashlib.sha256(e.record.text.encode("utf-8", "surrogateescape")).hexdigest() != e.record.id:
             return "the record's text does not match its id (the record was edited)"
         if e.prev_hash != prev:
             return "it does not follow the previous entry (an entry was deleted, inserted or moved)"
         if entry_hash(e.seq, e.prev_hash, e.record.id, e.recorded_at) != e.entry_hash:
             return "its hash does not match its content (the entry was edited)"
         if self.key is not None:
-            good = hmac.new(self.key, e.entry_hash.encode(), hashlib.sha256).hexdigest()
+            good = hmac.new(self.key, e.entry_hash.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
             if e.mac is None or not hmac.compare_digest(good, e.mac):
                 return "its HMAC signature is missing or wrong (forged, or signed with another key)"
         return None
