@@ -1,16 +1,27 @@
 """The ``creditrules`` command: regions, rules, adjudicate, explain, demo.
 
-Exit codes: 0 when every decision was produced (a ``fail`` outcome is data,
-not an error; ``--fail-on-fail`` makes it exit 1); 2 for refused input, an
-unknown region or any other creditrules error, printed as one clear message
-and never a traceback. Decisions go to stdout (or ``--out``); tables,
-progress and messages go to stderr, so ``creditrules adjudicate … > d.jsonl``
-leaves a clean file.
+Exit codes:
+
+* 0 — every decision was produced (a ``fail`` outcome is data, not an error);
+* 1 — ``--fail-on-fail`` and some decision's outcome is ``fail``;
+* 2 — refused input, an unknown region, a bad option or any other creditrules
+  error, printed as one clear message and never a traceback; nothing is written
+  (``adjudicate --skip-invalid`` instead writes the valid subjects and lists
+  every refused row in a rejects file, and exits 0);
+* 3 — ``adjudicate`` wrote its decisions but some have outcome ``error``: a
+  plugin's rule code failed (raised, returned the wrong type, ran past the
+  time limit). Each is named on stderr with its plugin and rule; those
+  decisions cannot be trusted. Takes precedence over 1.
+
+Decisions go to stdout (or ``--out``); tables, progress and messages go to
+stderr, so ``creditrules adjudicate … > d.jsonl`` leaves a clean file.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -26,7 +37,7 @@ from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from . import __version__, decision_json
-from .batch import Population, adjudicate_population
+from .batch import Population, Rejected, ValidInput, adjudicate_population, read_valid
 from .canonical import read_decision, to_plain
 from .convert import iter_rows, read_persons, read_projects, read_records, read_units
 from .engine import DECISION_SCHEMA, Engine
@@ -325,6 +336,12 @@ def rules(region: str, as_of: dt.date, known_at: dt.date | None, as_json: bool) 
 @click.option("--fail-on-fail", is_flag=True, help="Exit 1 if any decision's outcome is fail.")
 @click.option("--ledger", type=click.Path(dir_okay=False),
               help="Also append every decision record to this audit ledger (SQLite; created if missing).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Adjudicate every subject whose rows are valid and list each refused row in a rejects "
+                   "file, instead of refusing the whole input.")
+@click.option("--rejects", type=click.Path(dir_okay=False),
+              help="With --skip-invalid: write the refused rows here as CSV (default: next to --out, "
+                   "<name>.rejects.csv; required when decisions go to stdout).")
 def adjudicate(
     region: str,
     as_of: dt.date,
@@ -338,26 +355,95 @@ def adjudicate(
     no_progress: bool,
     fail_on_fail: bool,
     ledger: str | None,
+    skip_invalid: bool,
+    rejects: str | None,
 ) -> None:
     """Adjudicate every person, project and unit; write one JSON decision per line.
 
     Decisions come persons by id, then projects, then units, whatever the
     order of the input rows, so two runs over the same input give the same bytes.
+
+    By default one bad row refuses the whole input and nothing is written. With
+    --skip-invalid the valid subjects are adjudicated and every refused row is
+    listed (file, line, kind, id, field, reason) in the rejects file; a person
+    is refused with their records when their own row or any of their records is.
     """
+    rejects_path = _rejects_path(out, rejects, skip_invalid)
     engine = load_engine()
     engine.chain(region)
-    population = load_population(persons, records, projects, units, encoding=encoding)
+    valid: ValidInput | None = None
+    if skip_invalid:
+        valid = read_valid(persons, records, projects, units, encoding=encoding)
+        population = valid.population
+    else:
+        population = load_population(persons, records, projects, units, encoding=encoding)
     decisions = _adjudicate(engine, population, region=region, as_of=as_of, known_at=known_at,
                             progress=not no_progress)
     _write_jsonl(decisions, out)
+    if valid is not None and rejects_path is not None:
+        _write_rejects(valid.rejected, rejects_path)
+        _report_counts(valid, rejects_path)
     if ledger is not None:
         from .cli_audit import append_to_ledger
 
         append_to_ledger(ledger, engine, population, decisions, known_at=known_at)
     counted = [{"subject": {"kind": d.subject.kind.value}, "outcome": d.outcome.value} for d in decisions]
     make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
+    failed = [d for d in decisions if d.outcome is Outcome.ERROR]
+    if failed:
+        for d in failed:
+            for f in d.findings:
+                if f.outcome is Outcome.ERROR:
+                    click.echo(f"error: {d.subject.kind.value} {d.subject.id}: {f.reason.en}", err=True)
+        noun = "decision has" if len(failed) == 1 else "decisions have"
+        click.echo(f"{len(failed)} {noun} outcome error: a plugin's rule failed, so they cannot be trusted "
+                   "(written, exit 3).", err=True)
+        raise click.exceptions.Exit(3)
     if fail_on_fail and any(d.outcome is Outcome.FAIL for d in decisions):
         raise click.exceptions.Exit(1)
+
+
+def _rejects_path(out: str | None, rejects: str | None, skip_invalid: bool) -> str | None:
+    """Where --skip-invalid writes refused rows; refuses a combination that would lose them."""
+    if not skip_invalid:
+        if rejects is not None:
+            raise click.UsageError("--rejects needs --skip-invalid")
+        return None
+    if rejects is None:
+        if out is None or out == "-":
+            raise click.UsageError("--skip-invalid with decisions on stdout needs --rejects FILE.csv")
+        path = Path(out)
+        rejects = str(path.with_name(f"{path.stem}.rejects.csv"))
+    if out is not None and os.path.abspath(rejects) == os.path.abspath(out):
+        raise click.UsageError("--rejects and --out must be different files")
+    return rejects
+
+
+def _write_rejects(rejected: Sequence[Rejected], path: str) -> None:
+    """The refused rows as CSV (UTF-8 with BOM, so Excel shows the Chinese), replaced whole."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(Rejected.FIELDS)
+    for r in rejected:
+        row = r.row()
+        writer.writerow([row[name] for name in Rejected.FIELDS])
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _report_counts(valid: ValidInput, rejects: str) -> None:
+    """Per file: rows read = accepted + refused; then where the refused rows are listed."""
+    for f in valid.files:
+        click.echo(f"{f.source}: {f.read} rows read = {f.accepted} accepted + {f.refused} refused", err=True)
+    refused = len(valid.rejected)
+    noun = "row" if refused == 1 else "rows"
+    click.echo(f"{refused} refused {noun} listed in {rejects}", err=True)
 
 
 # -- explain --------------------------------------------------------------------------
@@ -522,9 +608,10 @@ def _add_commands() -> None:
     # Defined in their own modules, which import this one for its shared helpers.
     from .cli_audit import impact, ledger, replay
     from .cli_batch import cluster_adjudicate, partition, sort_records_cmd
+    from .authoring import commands as authoring
     from .cli_docs import docs
 
-    for command in (ledger, replay, impact, sort_records_cmd, partition, cluster_adjudicate, docs):
+    for command in (ledger, replay, impact, sort_records_cmd, partition, cluster_adjudicate, docs, *authoring):
         main.add_command(command)
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, Union, cast, get_args, get_origin, overload
+from typing import Any, Literal, NamedTuple, TypeAlias, Union, cast, get_args, get_origin, overload
 
 import attrs
 import cattrs
@@ -37,9 +37,13 @@ from .model import Category, Level, LocationScope, Mode, Person, Project, Role, 
 
 __all__ = [
     "MAX_ERRORS",
+    "DuplicateError",
+    "FileError",
     "Kind",
     "Model",
+    "RowResult",
     "converter",
+    "iter_results",
     "iter_rows",
     "iter_structured",
     "make_converter",
@@ -89,6 +93,14 @@ _TRUE = frozenset({"true", "1", "yes", "y", "是"})
 _FALSE = frozenset({"false", "0", "no", "n", "否"})
 
 
+class FileError(InputError):
+    """A refusal of a whole file, not of one row: unreadable, undecodable, a bad header, broken JSON.
+
+    Rows past such an error were never read, so ``--skip-invalid`` cannot keep
+    the good ones: the input is refused whole.
+    """
+
+
 # -- hooks ----------------------------------------------------------------------
 
 
@@ -104,8 +116,22 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+#: A refused value is quoted in the message up to this many characters: a
+#: clerk needs to recognise the cell, not to read 10 MB of it back.
+_SHOWN_CHARS = 40
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _shown(value: object) -> str:
-    return value.strip() if isinstance(value, str) else str(value)
+    """``value`` as quoted in a refusal: one line, at most ``_SHOWN_CHARS`` characters."""
+    text = value.strip() if isinstance(value, str) else str(value)
+    size = len(text)
+    if size > _SHOWN_CHARS:
+        text = text[:_SHOWN_CHARS]
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)  # a line break shown as \n
+    return f"{text}… ({size} characters)" if size > _SHOWN_CHARS else text
 
 
 def _require(value: object) -> None:
@@ -135,7 +161,10 @@ def _structure_decimal(value: object, _: type) -> Decimal:
         # Decimal('0.1') rather than 0.1000000000000000055511151231257827.
         number = Decimal(repr(value))
     elif isinstance(value, str) and _DECIMAL_RE.fullmatch(value.strip()):
-        number = Decimal(value.strip())
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:  # an exponent past what Decimal holds: 1e99999999999999999999
+            pass
     if number is None or not number.is_finite():
         raise _Refusal(f"must be a number, got '{_shown(value)}'")
     return number
@@ -295,7 +324,20 @@ def _structure(kind: Kind, row: Mapping[str, Any]) -> Model:
         except ClassValidationError as exc:
             failure = _first_failure(exc)
     field, reason = failure
-    raise InputError(reason, field=field, record_id=_row_id(kind, row), kind=kind) from None
+    raise InputError(_readable(reason), field=field, record_id=_shown_id(kind, row), kind=kind) from None
+
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _readable(reason: str) -> str:
+    """A model's reason with every quoted value shown as :func:`_shown` does: one line, clipped."""
+    return _QUOTED.sub(lambda m: f"'{_shown(m.group(1))}'", reason)
+
+
+def _shown_id(kind: Kind, row: Mapping[str, Any]) -> str | None:
+    rid = _row_id(kind, row)
+    return None if rid is None else _shown(rid)
 
 
 def structure_person(d: Mapping[str, Any]) -> Person:
@@ -338,21 +380,36 @@ def _line_of(data: bytes | str, offset: int) -> int:
     return data.count(newline, 0, offset) + 1  # type: ignore[arg-type]
 
 
-def _decode(data: bytes, source: str, encoding: str | None) -> str:
+def _decode(data: bytes, source: str, encoding: str | None, kind: Kind) -> str:
     """Text of ``data``; auto tries UTF-8 then GB18030 (what Excel writes in China)."""
     if encoding is not None:
         try:
             text = data.decode(encoding)
         except LookupError:
-            raise InputError(f"unknown encoding '{encoding}'", source=source) from None
+            raise FileError(f"unknown encoding '{encoding}'", source=source, kind=kind) from None
         except UnicodeDecodeError as exc:
             reason = f"not valid {encoding}: undecodable byte at offset {exc.start}"
-            raise InputError(reason, source=source, line=_line_of(data, exc.start)) from None
+            raise FileError(reason, source=source, line=_line_of(data, exc.start), kind=kind) from None
+        except UnicodeError as exc:  # codecs such as 'undefined' or 'punycode' fail without an offset
+            raise FileError(f"cannot be read as {encoding}: {exc}", source=source, kind=kind) from None
         return text.removeprefix("\ufeff")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         first = exc
+    if first.reason == "unexpected end of data" and not data[: first.start].isascii():
+        # UTF-8 text up to a character cut in half: a truncated file, not a GBK one
+        # (read as GB18030 its Chinese text would silently become mojibake).
+        reason = "the file ends in the middle of a character: it looks cut off; save or copy it again"
+        raise FileError(reason, source=source, line=_line_of(data, first.start), kind=kind)
+    mixed = _utf8_line(data)
+    if mixed is not None:
+        bad = _line_of(data, first.start)
+        reason = (
+            f"mixed encodings: line {mixed} is UTF-8 but line {bad} is not (GBK?); "
+            "save the whole file in one encoding (if it is all GBK, name it: --encoding gbk)"
+        )
+        raise FileError(reason, source=source, line=bad, kind=kind)
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
@@ -360,7 +417,31 @@ def _decode(data: bytes, source: str, encoding: str | None) -> str:
             f"neither UTF-8 nor GB18030: undecodable byte at offset {first.start}; "
             "save the file as UTF-8 or name its encoding"
         )
-        raise InputError(reason, source=source, line=_line_of(data, first.start)) from None
+        raise FileError(reason, source=source, line=_line_of(data, first.start), kind=kind) from None
+
+
+#: Chinese in UTF-8: a CJK ideograph or CJK/fullwidth punctuation, three bytes E3–E9 or EF, xx, xx.
+_UTF8_CJK = re.compile(rb"[\xe3-\xe9\xef][\x80-\xbf]{2}")
+
+
+def _utf8_line(data: bytes) -> int | None:
+    """The first line of a non-UTF-8 file that is Chinese in UTF-8, if any.
+
+    A file pasted together from a UTF-8 and a GBK export decodes as GB18030
+    without complaint — into mojibake. A whole line that is valid UTF-8 and
+    holds a Chinese character is the tell: GBK text is valid UTF-8 by chance
+    only in short runs of two-byte sequences (a single GBK character never
+    makes a three-byte one), so a GBK file is practically never taken for mixed.
+    """
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if line.isascii() or not _UTF8_CJK.search(line):
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return number
+    return None
 
 
 def _known_columns(kind: Kind) -> list[str]:
@@ -372,16 +453,16 @@ def _header_errors(names: list[str], kind: Kind, source: str, line: int) -> list
     errors: list[InputError] = []
 
     def add(reason: str, field: str | None = None) -> None:
-        errors.append(InputError(reason, source=source, line=line, field=field, kind=kind))
+        errors.append(FileError(reason, source=source, line=line, field=field, kind=kind))
 
     seen: set[str] = set()
     for position, name in enumerate(names, 1):
         if not name:
             add(f"column {position} has no name")
         elif name in seen:
-            add(f"duplicate column '{name}'")
+            add(f"duplicate column '{_shown(name)}'")
         elif name not in known:
-            add(f"unknown column '{name}' (known columns: {', '.join(known)})")
+            add(f"unknown column '{_shown(name)}' (known columns: {', '.join(known)})")
         seen.add(name)
     for f in attrs.fields(_CLASSES[kind]):
         if f.default is attrs.NOTHING and f.name not in seen:
@@ -401,6 +482,15 @@ def _csv_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
         except StopIteration:
             break
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                # Past an oversized cell the reader cannot tell quoted text from
+                # rows, so nothing after it can be trusted.
+                reason = (
+                    f"a cell is longer than {csv.field_size_limit()} characters: the file is damaged "
+                    "or not a table of this kind; nothing after this line was read"
+                )
+                yield FileError(reason, source=source, line=start, kind=kind)
+                return
             yield InputError(f"not valid CSV: {exc}", source=source, line=start, kind=kind)
             continue
         if all(not cell.strip() for cell in cells):
@@ -416,7 +506,7 @@ def _csv_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
             continue
         yield _csv_row(names, cells, source, start, kind)
     if names is None:
-        yield InputError("file is empty: expected a header line", source=source, kind=kind)
+        yield FileError("file is empty: expected a header line", source=source, kind=kind)
 
 
 def _csv_row(names: list[str], cells: list[str], source: str, line: int, kind: Kind) -> _Raw:
@@ -426,7 +516,7 @@ def _csv_row(names: list[str], cells: list[str], source: str, line: int, kind: K
     if extra:
         used = max(i for i, cell in enumerate(cells) if cell.strip()) + 1
         reason = f"row has {used} cells but the header has {width} columns"
-        return InputError(reason, source=source, line=line, record_id=_row_id(kind, row), kind=kind)
+        return InputError(reason, source=source, line=line, record_id=_shown_id(kind, row), kind=kind)
     return line, row
 
 
@@ -446,7 +536,11 @@ def _json_decoder() -> json.JSONDecoder:
 def _json_reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} (column {exc.colno})"
-    return str(exc) or type(exc).__name__  # int too long, nesting too deep
+    if isinstance(exc, ArithmeticError):  # Decimal refuses an exponent like 1e99999999999999999999
+        return "a number is too large or too small"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc) or type(exc).__name__  # int too long
 
 
 def _jsonl_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
@@ -458,7 +552,7 @@ def _jsonl_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
             continue
         try:
             value = decoder.decode(chunk)
-        except (ValueError, RecursionError) as exc:
+        except (ValueError, ArithmeticError, RecursionError) as exc:
             yield InputError(f"not valid JSON: {_json_reason(exc)}", source=source, line=line, kind=kind)
             continue
         yield _json_object(value, source, line, kind)
@@ -483,7 +577,8 @@ def _json_array_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
     decoder, lines = _json_decoder(), _LineCounter(text)
 
     def error(reason: str, offset: int) -> InputError:
-        return InputError(f"not valid JSON: {reason}", source=source, line=lines.at(offset), kind=kind)
+        # Past a syntax error the array cannot be followed: the rest of the file is unread.
+        return FileError(f"not valid JSON: {reason}", source=source, line=lines.at(offset), kind=kind)
 
     index = _JSON_SPACE.match(text, 0).end()  # type: ignore[union-attr]
     if not text.startswith("[", index):
@@ -491,10 +586,12 @@ def _json_array_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
         return
     index = _JSON_SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
     closed = text.startswith("]", index)
+    if closed:  # an empty array: step past its ']' as the loop does for a full one
+        index = _JSON_SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
     while not closed:
         try:
             value, end = decoder.raw_decode(text, index)
-        except (ValueError, RecursionError) as exc:
+        except (ValueError, ArithmeticError, RecursionError) as exc:
             yield error(_json_reason(exc), index)
             return
         yield _json_object(value, source, lines.at(index), kind)
@@ -522,21 +619,22 @@ def _raw_rows(path: PathArg, kind: Kind, encoding: str | None) -> Iterator[_Raw]
     parse = _FORMATS.get(Path(path).suffix.lower())
     if parse is None:
         reason = f"unsupported file type '{Path(path).suffix}': expected .csv, .jsonl or .json"
-        yield InputError(reason, source=source, kind=kind)
+        yield FileError(reason, source=source, kind=kind)
         return
     try:
         data = Path(path).read_bytes()
-    except OSError as exc:
-        yield InputError(f"cannot read file: {exc.strerror or exc}", source=source, kind=kind)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        yield FileError(f"cannot read file: {reason}", source=source, kind=kind)
         return
     try:
-        text = _decode(data, source, encoding)
+        text = _decode(data, source, encoding, kind)
     except InputError as exc:
         yield exc
         return
     if "\x00" in text:
         reason = "contains a NUL byte: is it a binary or UTF-16 file? Save it as CSV (UTF-8)"
-        yield InputError(reason, source=source, line=_line_of(text, text.index("\x00")), kind=kind)
+        yield FileError(reason, source=source, line=_line_of(text, text.index("\x00")), kind=kind)
         return
     yield from parse(text, source, kind)
 
@@ -575,15 +673,64 @@ class _Duplicates:
         self.kind, self.source = kind, source
         self.first: dict[tuple[Any, ...], tuple[int, Model]] = {}
 
-    def check(self, obj: Model, line: int) -> InputError | None:
+    def check(self, obj: Model, line: int) -> DuplicateError | None:
         fields = _ID_FIELDS[self.kind]
         key = tuple(getattr(obj, name) for name in fields)
         first = self.first.setdefault(key, (line, obj))
         if first[1] == obj:
             return None
-        what = " ".join(f"{name} {value}" for name, value in zip(fields, key))
+        what = " ".join(f"{name} {_shown(value)}" for name, value in zip(fields, key))
         reason = f"duplicate {what} (first on line {first[0]}) with different content"
-        return InputError(reason, source=self.source, line=line, record_id=str(key[0]), kind=self.kind)
+        return DuplicateError(reason, source=self.source, line=line, record_id=_shown(key[0]), kind=self.kind,
+                              key=key, first_line=first[0])
+
+
+class DuplicateError(InputError):
+    """A row repeating an earlier row's id with different content; ``key`` is the id, ``first_line`` the earlier row.
+
+    Which of the two is right only the clerk knows, so ``--skip-invalid``
+    refuses both.
+    """
+
+    def __init__(self, reason: str, *, key: tuple[Any, ...], first_line: int, **where: Any) -> None:
+        super().__init__(reason, **where)
+        self.key = key
+        self.first_line = first_line
+
+
+class RowResult(NamedTuple):
+    """One row of a file as read: where it is, the model or the refusal, and the raw cells.
+
+    ``cells`` is the row before structuring (``{}`` when the row could not be
+    split into cells), so a caller can still tell whose row a refused one was.
+    A :class:`FileError` has ``line`` of the error, or ``None`` for the whole file.
+    """
+
+    line: int | None
+    model: Model | None
+    error: InputError | None
+    cells: Mapping[str, Any]
+
+
+def iter_results(path: PathArg, kind: Kind, *, encoding: str | None = None) -> Iterator[RowResult]:
+    """Every row of ``path`` in file order, accepted or refused; nothing raises for bad input.
+
+    A :class:`FileError` ends the file: rows past it were not read.
+    """
+    source = str(path)
+    duplicates = _Duplicates(kind, source)
+    for item in _raw_rows(path, kind, encoding):
+        if isinstance(item, InputError):
+            yield RowResult(item.line, None, item, {})
+            continue
+        line, row = item
+        try:
+            obj = _structure(kind, row)
+        except InputError as exc:
+            yield RowResult(line, None, _located(exc, source, line), row)
+            continue
+        duplicate = duplicates.check(obj, line)
+        yield RowResult(line, None, duplicate, row) if duplicate else RowResult(line, obj, None, row)
 
 
 @overload
@@ -608,21 +755,10 @@ def iter_structured(path: PathArg, kind: Kind, *, encoding: str | None = None) -
     """Models of ``path`` in file order, with each refused row yielded as its :class:`InputError`.
 
     Nothing raises for bad input, so a caller may keep the good rows (``--skip-invalid``)
-    and still report every bad one.
+    and still report every bad one; :func:`iter_results` also gives lines and raw cells.
     """
-    source = str(path)
-    duplicates = _Duplicates(kind, source)
-    for item in _raw_rows(path, kind, encoding):
-        if isinstance(item, InputError):
-            yield item
-            continue
-        line, row = item
-        try:
-            obj = _structure(kind, row)
-        except InputError as exc:
-            yield _located(exc, source, line)
-            continue
-        yield duplicates.check(obj, line) or obj
+    for result in iter_results(path, kind, encoding=encoding):
+        yield result.error if result.error is not None else cast(Model, result.model)
 
 
 def _read(path: PathArg, kind: Kind, encoding: str | None) -> list[Any]:

@@ -64,6 +64,11 @@ SCHEMA = "creditrules.ruleset/1"
 #: small, hand-written documents.
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 8
+#: Bounds checked on the text before the TOML parser sees it: tomllib recurses
+#: once per nested ``[`` / ``{`` (deep nesting exhausts the stack) and keeps
+#: every prefix of a dotted key (a 30 000-part key ``a.a.a…`` takes gigabytes).
+MAX_NESTING = 32
+MAX_KEY_PARTS = 32
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARAM = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -151,12 +156,48 @@ def parse_ruleset(text: str, origin: str) -> RulesetDoc:
     """Validate ruleset ``text``; ``origin`` names it in errors."""
     if len(text) > MAX_FILE_BYTES:
         raise RulesetError(origin, "", f"text is longer than {MAX_FILE_BYTES} characters")
+    problem = _shape_problem(text)
+    if problem:
+        raise RulesetError(origin, "", problem)
     try:
         # parse_float=Decimal: a TOML number like 0.3 is read as written, never as a float.
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RulesetError(origin, "", f"not valid TOML: {exc}") from None
+    except ValueError:  # Python refuses to read an integer of more than 4300 digits
+        raise RulesetError(origin, "", "not valid TOML: an integer has too many digits") from None
+    except ArithmeticError:  # Decimal refuses an exponent like 1e99999999999999999999
+        raise RulesetError(origin, "", "not valid TOML: a number is too large or too small") from None
+    except RecursionError:  # the shape check should have caught it; never a crash
+        raise RulesetError(origin, "", "not valid TOML: nested too deeply") from None
     return _Reader(origin).document(data, text)
+
+
+# Strings and comments, blanked before the shape check so a clause quoting
+# "第1.2.3条" or a URL is not mistaken for structure. Unterminated strings are
+# left for tomllib to refuse.
+_STRINGS = re.compile(
+    r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*',
+    re.DOTALL,
+)
+# Possessive, and anchored at a word's start: linear even on a 1 MB run of letters.
+_DOTTED = re.compile(r'(?<![A-Za-z0-9_"-])(?:[A-Za-z0-9_-]++|"")(?:[ \t]*+\.[ \t]*+(?:[A-Za-z0-9_-]++|""))++')
+_BRACKETS = re.compile(r"[][{}]")
+
+
+def _shape_problem(text: str) -> str | None:
+    """Why ``text`` is too deep for the TOML parser to read safely, or None."""
+    bare = _STRINGS.sub('""', text)
+    parts = max((m.group().count(".") + 1 for m in _DOTTED.finditer(bare)), default=0)
+    if parts > MAX_KEY_PARTS:
+        return f"a dotted key has {parts} parts; a ruleset needs at most {MAX_KEY_PARTS}"
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(bare):
+        depth += 1 if m.group() in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            return f"nested deeper than {MAX_NESTING} levels of [ ] and {{ }}"
+    return None
 
 
 class _Reader:

@@ -14,7 +14,8 @@ import creditrules_haiyuan
 import pytest
 
 from creditrules import Engine, Outcome, hookimpl, parse_ruleset
-from creditrules.golden import GoldenCase, load_cases, run_case
+from creditrules.golden import load_cases, run_case
+from creditrules.testing import golden_test, installed_engine
 
 GOLDEN = Path(__file__).with_name("golden.toml")
 CASES = load_cases(GOLDEN)
@@ -22,19 +23,10 @@ CASES = load_cases(GOLDEN)
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    engine = Engine.load()
-    if "haiyuan" not in {r.id for r in engine.regions()}:
-        pytest.skip("the haiyuan region is not installed: run `pip install -e plugins/haiyuan`")
-    return engine
+    return installed_engine("haiyuan")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_golden_case(engine: Engine, case: GoldenCase) -> None:
-    """The decision matches every expectation of the case."""
-    mismatches = run_case(engine, case)
-    assert mismatches == [], f"{case.name} ({case.source or GOLDEN.name}):\n" + "\n".join(
-        f"  {m}" for m in mismatches
-    )
+test_golden_case = golden_test(GOLDEN, regions=["haiyuan"])
 
 
 def test_a_wrong_expectation_is_reported(engine: Engine) -> None:

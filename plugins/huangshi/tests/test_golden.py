@@ -18,7 +18,8 @@ import pytest
 from creditrules import Decision, Engine, Outcome
 from creditrules.batch import Population, adjudicate_population
 from creditrules.convert import read_persons, read_projects, read_records
-from creditrules.golden import GoldenCase, load_cases, run_case
+from creditrules.golden import load_cases, run_case
+from creditrules.testing import golden_test, installed_engine
 
 GOLDEN = Path(__file__).with_name("golden.toml")
 CASES = load_cases(GOLDEN)
@@ -29,19 +30,10 @@ SEED = Path(__file__).resolve().parents[4] / "shared" / "seeds" / "004_36b8d74cc
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    engine = Engine.load()
-    if "huangshi" not in {r.id for r in engine.regions()}:
-        pytest.skip("the huangshi region is not installed: run `pip install -e plugins/huangshi`")
-    return engine
+    return installed_engine("huangshi")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_golden_case(engine: Engine, case: GoldenCase) -> None:
-    """The decision matches every expectation of the case."""
-    mismatches = run_case(engine, case)
-    assert mismatches == [], f"{case.name} ({case.source or GOLDEN.name}):\n" + "\n".join(
-        f"  {m}" for m in mismatches
-    )
+test_golden_case = golden_test(GOLDEN, regions=["huangshi"])
 
 
 def test_a_wrong_expectation_is_reported(engine: Engine) -> None:

@@ -12,7 +12,8 @@ import attrs
 import pytest
 
 from creditrules import Engine, Outcome
-from creditrules.golden import GoldenCase, load_cases, run_case
+from creditrules.golden import load_cases, run_case
+from creditrules.testing import golden_test, installed_engine
 
 GOLDEN = Path(__file__).with_name("golden.toml")
 CASES = load_cases(GOLDEN)
@@ -20,19 +21,10 @@ CASES = load_cases(GOLDEN)
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    engine = Engine.load()
-    if "lanzhou" not in {r.id for r in engine.regions()}:
-        pytest.skip("the lanzhou region is not installed: run `pip install -e plugins/lanzhou`")
-    return engine
+    return installed_engine("lanzhou")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_golden_case(engine: Engine, case: GoldenCase) -> None:
-    """The decision matches every expectation of the case."""
-    mismatches = run_case(engine, case)
-    assert mismatches == [], f"{case.name} ({case.source or GOLDEN.name}):\n" + "\n".join(
-        f"  {m}" for m in mismatches
-    )
+test_golden_case = golden_test(GOLDEN, regions=["lanzhou"])
 
 
 def test_a_wrong_expectation_is_reported(engine: Engine) -> None:

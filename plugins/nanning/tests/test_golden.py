@@ -18,7 +18,8 @@ import pytest
 from creditrules import Decision, Engine, Outcome
 from creditrules.batch import Population, adjudicate_population
 from creditrules.convert import read_persons, read_records, read_units
-from creditrules.golden import GoldenCase, load_cases, run_case
+from creditrules.golden import load_cases, run_case
+from creditrules.testing import golden_test, installed_engine
 
 GOLDEN = Path(__file__).with_name("golden.toml")
 CASES = load_cases(GOLDEN)
@@ -27,20 +28,10 @@ REGIONS = {"nanning", "hengzhou", "binyang"}
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    engine = Engine.load()
-    missing = REGIONS - {r.id for r in engine.regions()}
-    if missing:
-        pytest.skip(f"regions {sorted(missing)} are not installed: run `pip install -e plugins/nanning`")
-    return engine
+    return installed_engine("nanning", "hengzhou", "binyang")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_golden_case(engine: Engine, case: GoldenCase) -> None:
-    """The decision matches every expectation of the case."""
-    mismatches = run_case(engine, case)
-    assert mismatches == [], f"{case.name} ({case.source or GOLDEN.name}):\n" + "\n".join(
-        f"  {m}" for m in mismatches
-    )
+test_golden_case = golden_test(GOLDEN, regions=["nanning", "hengzhou", "binyang"])
 
 
 def test_a_wrong_expectation_is_reported(engine: Engine) -> None:

@@ -354,7 +354,9 @@ class CreditConversionFamily(RuleFamily):
         converted = 0
         capped: list[Line] = []
         item_totals: dict[tuple[str, int], Decimal] = {}
-        for ln in sorted(ctx.lines, key=lambda x: (x.end, x.record.start_date, x.record.record_id)):
+        # Annual item caps go to records in date order; same-day ties break on content before the id
+        # (see _content), so a re-registered record cannot take another record's share of a cap.
+        for ln in sorted(ctx.lines, key=lambda x: (x.end, x.record.start_date, _content(x.record), x.record.record_id)):
             if not ctx.rule_applies(rule, ln.end):
                 continue
             hpc = ctx.param(rule, "hours_per_credit", ln.end)

@@ -27,56 +27,113 @@ In a plugin's tests::
     def test_properties():
         check_region(Engine.load(), "wuhan", settings=settings.get_profile(CI))
 
-Importing this package needs hypothesis (``pip install creditrules[test]``).
+The names below need hypothesis (``pip install creditrules[test]``). They are
+loaded on first use, so importing this package — as pytest does for the plugin
+in every project where creditrules is installed — costs nothing and needs no
+hypothesis.
 """
 
 from __future__ import annotations
 
-from .boundaries import check_boundaries
-from .profiles import CI, THOROUGH, register_profiles
-from .properties import (
-    Check,
-    Property,
-    check_as_of_stability,
-    check_caps_and_conservation,
-    check_determinism,
-    check_duplicate_idempotence,
-    check_layering,
-    check_monotonicity,
-    check_order_invariance,
-    check_round_trip,
-    check_row_refused,
-    check_row_total,
-    check_totality,
-    property_registry,
-)
-from .runner import check_region, property_names, run_property
-from .strategies import (
-    BoundaryValue,
-    PropertyCase,
-    Threshold,
-    as_of_dates,
-    boundary_values,
-    cases,
-    default_engine,
-    histories,
-    invalid_record_rows,
-    junk_record_rows,
-    one_decimal,
-    persons,
-    projects,
-    records,
-    threshold_parameters,
-    units,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .boundaries import check_boundaries
+    from .profiles import CI, THOROUGH, register_profiles
+    from .properties import (
+        Check,
+        Property,
+        check_as_of_stability,
+        check_caps_and_conservation,
+        check_determinism,
+        check_duplicate_idempotence,
+        check_layering,
+        check_monotonicity,
+        check_order_invariance,
+        check_round_trip,
+        check_row_refused,
+        check_row_total,
+        check_totality,
+        property_registry,
+    )
+    from .runner import check_region, property_names, run_property
+    from .strategies import (
+        BoundaryValue,
+        PropertyCase,
+        Threshold,
+        as_of_dates,
+        boundary_values,
+        cases,
+        default_engine,
+        histories,
+        invalid_record_rows,
+        junk_record_rows,
+        one_decimal,
+        persons,
+        projects,
+        records,
+        threshold_parameters,
+        units,
+    )
+
+#: Where each public name lives.
+_HOME = {
+    "check_boundaries": "boundaries",
+    **dict.fromkeys(("golden_test", "installed_engine"), "goldentests"),
+    **dict.fromkeys(("CI", "THOROUGH", "register_profiles"), "profiles"),
+    **dict.fromkeys(
+        (
+            "Check",
+            "Property",
+            "check_as_of_stability",
+            "check_caps_and_conservation",
+            "check_determinism",
+            "check_duplicate_idempotence",
+            "check_layering",
+            "check_monotonicity",
+            "check_order_invariance",
+            "check_round_trip",
+            "check_row_refused",
+            "check_row_total",
+            "check_totality",
+            "property_registry",
+        ),
+        "properties",
+    ),
+    **dict.fromkeys(("check_region", "property_names", "run_property"), "runner"),
+    **dict.fromkeys(
+        (
+            "BoundaryValue",
+            "PropertyCase",
+            "Threshold",
+            "as_of_dates",
+            "boundary_values",
+            "cases",
+            "default_engine",
+            "histories",
+            "invalid_record_rows",
+            "junk_record_rows",
+            "one_decimal",
+            "persons",
+            "projects",
+            "records",
+            "threshold_parameters",
+            "units",
+        ),
+        "strategies",
+    ),
+}
 
 __all__ = [
-    "CI",
-    "THOROUGH",
     "BoundaryValue",
+    "golden_test",
+    "installed_engine",
+    "CI",
     "Check",
     "Property",
     "PropertyCase",
+    "THOROUGH",
     "Threshold",
     "as_of_dates",
     "boundary_values",
@@ -109,3 +166,19 @@ __all__ = [
     "threshold_parameters",
     "units",
 ]
+
+
+assert sorted(__all__) == sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from attrs import evolve
@@ -268,7 +269,8 @@ def _unit(engine: Engine, region: str, as_of: dt.date, unit: Unit) -> None:
         for amount, ok in ((at, True), (at - step, False)):
             if amount < 0:
                 continue
-            probe = evolve(unit, **{num_f: field(num_f, amount), den_f: field(den_f, den)})
+            changes: dict[str, Any] = {num_f: field(num_f, amount), den_f: field(den_f, den)}
+            probe = evolve(unit, **changes)
             f = _one(engine.adjudicate(probe, region=region, as_of=as_of), rule.id)
             if f is None or f.outcome in (Outcome.NOT_APPLICABLE,):
                 break

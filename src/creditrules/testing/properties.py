@@ -23,9 +23,16 @@ import attrs
 from attrs import evolve, frozen
 
 from ..canonical import canonical_json, read_decision, to_plain
-from ..convert import structure_person, structure_project, structure_record, structure_unit, unstructure
+from ..convert import (
+    structure_person,
+    structure_project,
+    structure_record,
+    structure_unit,
+    unstructure,
+)
 from ..engine import Engine
 from ..errors import InputError
+from ..families.base import RuleFamily
 from ..families.person import (
     AnnualMinimumFamily,
     CategoryMixFamily,
@@ -33,7 +40,6 @@ from ..families.person import (
     NewTeacherFamily,
     TrainerMinimumFamily,
 )
-from ..families.base import RuleFamily
 from ..families.records import ROUNDINGS
 from ..model import (
     Category,
@@ -53,7 +59,10 @@ from . import _introspect as intro
 from .strategies import REFUSALS
 
 __all__ = [
+    "AT_LEAST_FAMILIES",
     "Check",
+    "JUNK_VALUES",
+    "Property",
     "check_as_of_stability",
     "check_caps_and_conservation",
     "check_determinism",
@@ -65,6 +74,7 @@ __all__ = [
     "check_row_refused",
     "check_row_total",
     "check_totality",
+    "property_registry",
 ]
 
 Check: TypeAlias = Callable[[Engine, str, dt.date, Subject, Sequence[TrainingRecord]], None]

@@ -128,5 +128,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # tryfirst: the items are in place before -k and -m deselect.
     if not _wanted(config):
         return
-    suite = PropertySuite.from_parent(session, name="creditrules")
-    items.extend(suite.collect())
+    suite = PropertySuite.from_parent(session, name="creditrules", nodeid="creditrules")
+    added = list(suite.collect())
+    items.extend(added)
+    # Report them like collected items, so "collected N items" and --collect-only count them.
+    session.ihook.pytest_collectreport(report=pytest.CollectReport(suite.nodeid, "passed", None, added))

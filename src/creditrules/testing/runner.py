@@ -22,14 +22,14 @@ def property_names() -> list[str]:
 
 def _settings(base: hypothesis.settings | None, max_examples: int | None) -> hypothesis.settings:
     parent = base if base is not None else hypothesis.settings.default
-    extra = {"max_examples": max_examples} if max_examples is not None else {}
+    assert parent is not None
     # One AssertionError, never an ExceptionGroup of several: callers catch AssertionError.
     return hypothesis.settings(
         parent,
         deadline=None,
         report_multiple_bugs=False,
         suppress_health_check=tuple({*parent.suppress_health_check, *RELAXED}),
-        **extra,
+        max_examples=max_examples if max_examples is not None else parent.max_examples,
     )
 
 

@@ -22,6 +22,7 @@ A ``region`` is a region id (resolved against ``engine``, or against
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
 from functools import cache
@@ -101,7 +102,70 @@ def _ids(prefix: str, high: int = 99_999) -> st.SearchStrategy[str]:
     return st.integers(0, high).map(lambda i: f"{prefix}{i}")
 
 
-_hours = one_decimal(0, 48) | one_decimal(0, 400)
+# Strategies are built once, here: building one per draw costs more than drawing from it.
+_TYPICAL_HOURS = st.sampled_from([0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 30, 32, 40, 48, 60, 72, 80, 120, 150])
+_HOURS = st.one_of(
+    _TYPICAL_HOURS.map(lambda n: Decimal(n).quantize(Decimal("0.1"))),
+    one_decimal(0, 12),
+    # tenths of an hour up to 399.9, near uniform (see _FRACTION)
+    st.tuples(st.integers(0, 3), st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)).map(
+        lambda d: Decimal(d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]).scaleb(-1)
+    ),
+)
+# A position within a range, in thousandths. Three digits drawn apart are near uniform, where one
+# wide integer would be drawn mostly near 0 (hypothesis favours small integers): dates would bunch
+# at the start of every window.
+_DIGIT = st.integers(0, 9)
+_FRACTION = st.tuples(_DIGIT, _DIGIT, _DIGIT).map(lambda d: d[0] * 100 + d[1] * 10 + d[2])
+_DURATION = st.sampled_from([0, 0, 0, 1, 2, 4, 6, 13, 29]) | st.integers(0, 120)
+_TENTHS = st.integers(0, 10)
+_ONE_IN_FOUR = st.integers(0, 3)
+_LEVELS = st.sampled_from(Level)
+_CATEGORIES = st.sampled_from(Category)
+_MODES = _optional(st.sampled_from(Mode))
+_SCOPES = _optional(st.sampled_from(LocationScope))
+_TOPICS = _optional(st.sampled_from(TOPICS))
+_FLAGS = _optional(st.booleans())
+_RECORD_IDS = _ids("R")
+_PROJECT_IDS = _optional(_ids("PJ", 50))
+_PROVIDERS = _optional(_ids("PV", 9))
+_PERSON_IDS = _ids("T")
+_SCHOOLS = _optional(_ids("S", 99))
+_PROBATION_DAYS = st.sampled_from([182, 364, 365, 729])
+_NEW_TEACHER_PROBATION = st.sampled_from([True, True, True, False])
+
+
+_ONE_IN_FIVE = st.integers(0, 4)
+_FOCUS = st.none() | _CATEGORIES
+
+
+@cache
+def _sizes(most: int) -> st.SearchStrategy[int]:
+    return st.integers(0, most)
+
+
+@cache
+def _numbers(size: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(1, 999), min_size=size, max_size=size, unique=True)
+
+
+_region_cache: weakref.WeakKeyDictionary[RulesetChain, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _region_strategies(
+    chain: RulesetChain | None,
+) -> tuple[st.SearchStrategy[Role], st.SearchStrategy[str | None]]:
+    """The role and subcategory strategies of ``chain``, built once per chain."""
+    if chain is None:
+        return st.sampled_from(tuple(Role)), _subcategories(None)
+    hit = _region_cache.get(chain)
+    if hit is None:
+        hit = _region_cache[chain] = (st.sampled_from(intro.region_roles(chain)), _subcategories(chain))
+    return hit
+
+
+def _day(draw: st.DrawFn, start: dt.date, end: dt.date) -> dt.date:
+    return start + dt.timedelta(days=(end - start).days * draw(_FRACTION) // 999)
 
 
 # -- persons and records -------------------------------------------------------------
@@ -127,19 +191,68 @@ def persons(
         pool = intro.region_roles(chain)
     else:
         pool = tuple(Role)
-    around = probation_around or dt.date(2020, 6, 30)
+    return _persons(st.sampled_from(pool), probation_around or dt.date(2020, 6, 30))
 
+
+def _draw_person(draw: st.DrawFn, roles: st.SearchStrategy[Role], around: dt.date) -> Person:
+    role = draw(roles)
+    start = end = None
+    if draw(st.booleans() if role is not Role.NEW_TEACHER else _NEW_TEACHER_PROBATION):
+        start = _day(draw, around - dt.timedelta(days=730), around + dt.timedelta(days=180))
+        end = start + dt.timedelta(days=draw(_PROBATION_DAYS))
+    school = draw(_SCHOOLS)
+    return Person(draw(_PERSON_IDS), role, school, start, end)
+
+
+def _persons(roles: st.SearchStrategy[Role], around: dt.date) -> st.SearchStrategy[Person]:
     @st.composite
     def build(draw: st.DrawFn) -> Person:
-        role = draw(st.sampled_from(pool))
-        start = end = None
-        if draw(st.booleans() if role is not Role.NEW_TEACHER else st.sampled_from([True, True, True, False])):
-            start = draw(st.dates(around - dt.timedelta(days=730), around + dt.timedelta(days=180)))
-            end = start + dt.timedelta(days=draw(st.sampled_from([182, 364, 365, 729])))
-        school = draw(_optional(_ids("S", 99)))
-        return Person(draw(_ids("T")), role, school, start, end)
+        return _draw_person(draw, roles, around)
 
     return build()
+
+
+def _subcategories(chain: RulesetChain | None) -> st.SearchStrategy[str | None]:
+    subs = set(GENERIC_SUBCATEGORIES)
+    if chain is not None:
+        subs.update(intro.item_subcategories(chain), intro.listed_subcategories(chain))
+    return _optional(st.sampled_from(sorted(subs)))
+
+
+def _record(
+    draw: st.DrawFn, person_id: str, start: dt.date, end: dt.date, subcategories: st.SearchStrategy[str | None]
+) -> TrainingRecord:
+    first = _day(draw, start, end)
+    last = min(first + dt.timedelta(days=draw(_DURATION)), end)
+    hours = draw(_HOURS)
+
+    def part() -> Decimal | None:
+        if draw(_ONE_IN_FOUR):
+            return None
+        share = Decimal(draw(_TENTHS)) / 10
+        return (hours * share).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+    return TrainingRecord(
+        record_id=draw(_RECORD_IDS),
+        person_id=person_id,
+        level=draw(_LEVELS),
+        category=draw(_CATEGORIES),
+        start_date=first,
+        end_date=last,
+        hours=hours,
+        project_id=draw(_PROJECT_IDS),
+        subcategory=draw(subcategories),
+        mode=draw(_MODES),
+        practice_hours=part(),
+        absent_hours=part(),
+        topic=draw(_TOPICS),
+        passed=draw(_FLAGS),
+        practice_passed=draw(_FLAGS),
+        organised_by_unit=draw(_FLAGS),
+        source_project_id=draw(_PROJECT_IDS),
+        location_scope=draw(_SCOPES),
+        provider_id=draw(_PROVIDERS),
+    )
 
 
 def records(
@@ -159,43 +272,11 @@ def records(
     """
     if end < start:
         raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
-    chain = _chain(region, engine)
-    subs = GENERIC_SUBCATEGORIES
-    if chain is not None:
-        subs = tuple(sorted({*subs, *intro.item_subcategories(chain), *intro.listed_subcategories(chain)}))
+    subcategories = _subcategories(_chain(region, engine))
 
     @st.composite
     def build(draw: st.DrawFn) -> TrainingRecord:
-        first = draw(st.dates(start, end))
-        days = draw(st.sampled_from([0, 0, 0, 1, 2, 4, 6, 13, 29]) | st.integers(0, 120))
-        last = min(first + dt.timedelta(days=days), end)
-        hours = draw(_hours)
-
-        def part() -> Decimal:
-            share = Decimal(draw(st.integers(0, 10))) / 10
-            return (hours * share).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-
-        return TrainingRecord(
-            record_id=draw(_ids("R")),
-            person_id=person_id,
-            level=draw(st.sampled_from(Level)),
-            category=draw(st.sampled_from(Category)),
-            start_date=first,
-            end_date=last,
-            hours=hours,
-            project_id=draw(_optional(_ids("PJ", 50))),
-            subcategory=draw(_optional(st.sampled_from(subs))),
-            mode=draw(_optional(st.sampled_from(Mode))),
-            practice_hours=part() if draw(st.integers(0, 3)) == 0 else None,
-            absent_hours=part() if draw(st.integers(0, 3)) == 0 else None,
-            topic=draw(_optional(st.sampled_from(TOPICS))),
-            passed=draw(_optional(st.booleans())),
-            practice_passed=draw(_optional(st.booleans())),
-            organised_by_unit=draw(_optional(st.booleans())),
-            source_project_id=draw(_optional(_ids("PJ", 50))),
-            location_scope=draw(_optional(st.sampled_from(LocationScope))),
-            provider_id=draw(_optional(_ids("PV", 9))),
-        )
+        return _record(draw, person_id, start, end, subcategories)
 
     return build()
 
@@ -212,9 +293,9 @@ def histories(
     Records fall between a year before the training cycle containing ``as_of``
     (at least two years before ``as_of``) and about a year after it, so the
     cycle is well covered, the one before is touched, and some records must be
-    ignored. Now and then most records share
-    one category (so caps are reached), and a record is registered twice (same
-    content, new id), as a clerk would.
+    ignored. Now and then most records share one category (so caps are
+    reached), and a record is registered twice (same content, new id), as a
+    clerk would.
     """
     chain = _chain(region, engine)
     year = dt.timedelta(days=365)
@@ -223,20 +304,21 @@ def histories(
     window_start = max(intro.EARLIEST, first - year)
     window_end = as_of + dt.timedelta(days=400)
 
+    roles, subcategories = _region_strategies(chain)
+
     @st.composite
     def build(draw: st.DrawFn) -> tuple[Person, list[TrainingRecord]]:
-        person = draw(persons(chain, engine=engine, probation_around=as_of))
-        size = draw(st.integers(0, max_records))  # every length equally likely, not mostly short lists
-        one = records(person.person_id, start=window_start, end=window_end, region=chain, engine=engine)
-        drawn = [draw(one) for _ in range(size)]
-        numbers = draw(st.lists(st.integers(1, 999), min_size=len(drawn), max_size=len(drawn), unique=True))
+        person = _draw_person(draw, roles, as_of)
+        size = draw(_sizes(max_records))  # every length equally likely, not mostly short lists
+        drawn = [_record(draw, person.person_id, window_start, window_end, subcategories) for _ in range(size)]
+        numbers = draw(_numbers(size))
         out = [evolve(r, record_id=f"R{n:03d}") for r, n in zip(drawn, numbers)]
         # Sometimes most records share a category, so caps (远程≦40) are reached.
-        focus = draw(st.none() | st.sampled_from(Category))
+        focus = draw(_FOCUS)
         if focus is not None:
-            out = [evolve(r, category=focus) if draw(st.integers(0, 3)) else r for r in out]
-        if out and draw(st.integers(0, 4)) == 0:
-            twin = draw(st.sampled_from(out))
+            out = [evolve(r, category=focus) if draw(_ONE_IN_FOUR) else r for r in out]
+        if out and draw(_ONE_IN_FIVE) == 0:
+            twin = out[len(out) * draw(_FRACTION) // 1000]
             out.append(evolve(twin, record_id=f"{twin.record_id}b"))
         return person, out
 
@@ -246,6 +328,70 @@ def histories(
 # -- projects and units --------------------------------------------------------------
 
 
+_COUNTS = st.integers(0, 600)
+_OPT_COUNTS = _optional(_COUNTS)
+_PROJECT_HOURS = one_decimal(0, 200)
+_OPT_PROJECT_HOURS = _optional(_PROJECT_HOURS)
+_DAYS = _optional(one_decimal(0, 30))
+_BUDGET = _optional(st.integers(0, 10**8).map(lambda n: Decimal(n).scaleb(-2)))
+_PROJECT_TITLES = _optional(st.sampled_from(["国培项目", "Summer school", "县培"]))
+_MONEY = _optional(st.integers(0, 10**10).map(lambda n: Decimal(n).scaleb(-2)))
+_UNIT_COUNTS = _optional(st.integers(0, 5000))
+_UNIT_TITLES = _optional(st.sampled_from(["第一中学", "County office"]))
+_PROJECT_SPAN = st.integers(0, 400)
+
+
+def _draw_project(draw: st.DrawFn, start: dt.date, end: dt.date) -> Project:
+    first = _day(draw, start, end)
+    last = min(first + dt.timedelta(days=draw(_PROJECT_SPAN)), end)
+    total = draw(_OPT_PROJECT_HOURS)
+    practice = None
+    if draw(st.booleans()):
+        ceiling = total if total is not None else Decimal(200)
+        practice = (ceiling * Decimal(draw(_TENTHS)) / 10).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return Project(
+        project_id=draw(_ids_pj),
+        level=draw(_LEVELS),
+        mode=draw(st.sampled_from(Mode)),
+        start_date=first,
+        end_date=last,
+        hours=draw(_PROJECT_HOURS),
+        days=draw(_DAYS),
+        total_course_hours=total,
+        practice_hours=practice,
+        headcount_planned=draw(_OPT_COUNTS),
+        headcount_actual=draw(_OPT_COUNTS),
+        budget_cny=draw(_BUDGET),
+        location_scope=draw(_SCOPES),
+        cross_year=draw(_FLAGS),
+        provider_remote_licence=draw(_FLAGS),
+        survey_sample_size=draw(_OPT_COUNTS),
+        target_size=draw(_OPT_COUNTS),
+        title=draw(_PROJECT_TITLES),
+    )
+
+
+_ids_pj = _ids("PJ")
+_ids_unit = _ids("U")
+
+
+def _draw_unit(draw: st.DrawFn, first: int, last: int) -> Unit:
+    year = first + (last - first) * draw(_FRACTION) // 999
+    return Unit(
+        unit_id=draw(_ids_unit),
+        year=year,
+        payroll_total=draw(_MONEY),
+        public_funds=draw(_MONEY),
+        training_budget=draw(_MONEY),
+        school_based_budget=draw(_MONEY),
+        fulltime_teachers=draw(_UNIT_COUNTS),
+        trainer_team_size=draw(_UNIT_COUNTS),
+        schools=draw(_UNIT_COUNTS),
+        training_bases=draw(_UNIT_COUNTS),
+        title=draw(_UNIT_TITLES),
+    )
+
+
 def projects(
     *, start: dt.date = dt.date(2015, 1, 1), end: dt.date = dt.date(2026, 12, 31)
 ) -> st.SearchStrategy[Project]:
@@ -253,57 +399,19 @@ def projects(
 
     @st.composite
     def build(draw: st.DrawFn) -> Project:
-        first = draw(st.dates(start, end))
-        last = min(first + dt.timedelta(days=draw(st.integers(0, 400))), end)
-        hours = draw(one_decimal(0, 200))
-        total = draw(_optional(one_decimal(0, 200)))
-        practice = None
-        if draw(st.booleans()):
-            ceiling = total if total is not None else Decimal(200)
-            practice = draw(one_decimal(0, ceiling))
-        counts = st.integers(0, 600)
-        return Project(
-            project_id=draw(_ids("PJ")),
-            level=draw(st.sampled_from(Level)),
-            mode=draw(st.sampled_from(Mode)),
-            start_date=first,
-            end_date=last,
-            hours=hours,
-            days=draw(_optional(one_decimal(0, 30))),
-            total_course_hours=total,
-            practice_hours=practice,
-            headcount_planned=draw(_optional(counts)),
-            headcount_actual=draw(_optional(counts)),
-            budget_cny=draw(_optional(st.integers(0, 10**8).map(lambda n: Decimal(n).scaleb(-2)))),
-            location_scope=draw(_optional(st.sampled_from(LocationScope))),
-            cross_year=draw(_optional(st.booleans())),
-            provider_remote_licence=draw(_optional(st.booleans())),
-            survey_sample_size=draw(_optional(counts)),
-            target_size=draw(_optional(counts)),
-            title=draw(_optional(st.sampled_from(["国培项目", "Summer school", "县培"]))),
-        )
+        return _draw_project(draw, start, end)
 
     return build()
 
 
 def units(*, years: tuple[int, int] = (2010, 2026)) -> st.SearchStrategy[Unit]:
     """School or county budget years, amounts in CNY with two decimals, counts as whole numbers."""
-    money = _optional(st.integers(0, 10**10).map(lambda n: Decimal(n).scaleb(-2)))
-    counts = _optional(st.integers(0, 5000))
-    return st.builds(
-        Unit,
-        unit_id=_ids("U"),
-        year=st.integers(*years),
-        payroll_total=money,
-        public_funds=money,
-        training_budget=money,
-        school_based_budget=money,
-        fulltime_teachers=counts,
-        trainer_team_size=counts,
-        schools=counts,
-        training_bases=counts,
-        title=_optional(st.sampled_from(["第一中学", "County office"])),
-    )
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Unit:
+        return _draw_unit(draw, *years)
+
+    return build()
 
 
 # -- dates and whole cases -----------------------------------------------------------
@@ -336,17 +444,20 @@ def cases(
     chain = _chain(region, engine)
     assert chain is not None
 
+    dates = as_of_dates(chain)
+    subject_kinds = st.sampled_from(list(kinds))
+
     @st.composite
     def build(draw: st.DrawFn) -> PropertyCase:
-        as_of = draw(as_of_dates(chain))
-        kind = draw(st.sampled_from(list(kinds)))
+        as_of = draw(dates)
+        kind = draw(subject_kinds)
         if kind is SubjectKind.PERSON:
             person, recs = draw(histories(chain, as_of, engine=engine, max_records=max_records))
             return PropertyCase(as_of, person, tuple(recs))
         if kind is SubjectKind.PROJECT:
-            window = (as_of - dt.timedelta(days=800), as_of + dt.timedelta(days=200))
-            return PropertyCase(as_of, draw(projects(start=window[0], end=window[1])))
-        return PropertyCase(as_of, draw(units(years=(as_of.year - 3, as_of.year + 1))))
+            project = _draw_project(draw, as_of - dt.timedelta(days=800), as_of + dt.timedelta(days=200))
+            return PropertyCase(as_of, project)
+        return PropertyCase(as_of, _draw_unit(draw, as_of.year - 3, as_of.year + 1))
 
     return build()
 
