@@ -17,8 +17,8 @@ import json
 import signal
 import sys
 import textwrap
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -272,7 +272,7 @@ class HangGuard(BaseException):
 
 
 @contextmanager
-def no_hang(cpu_seconds: float = 8.0) -> Iterator[None]:
+def no_hang(cpu_seconds: float = 3.0) -> Iterator[None]:
     """Fail instead of hanging: SIGVTALRM on CPU time, independent of the engine's own SIGALRM limit."""
 
     def fire(signum: int, frame: object) -> None:
