@@ -27,7 +27,11 @@ from .errors import RulesetError
 from .model import Citation, LayerRef, ParameterUse, RulesetRef
 from .ruleset import DisableDef, RuleDef, RulesetDoc
 
-__all__ = ["RulesetChain", "build_chains", "MissingParameter"]
+__all__ = ["RulesetChain", "build_chains", "MissingParameter", "MAX_CHAIN_DEPTH"]
+
+#: national → province → city → county needs four; a chain deeper than this is a
+#: mistake (or an attack on load time), refused with the chain it found.
+MAX_CHAIN_DEPTH = 16
 
 
 class MissingParameter(LookupError):
@@ -225,6 +229,11 @@ def build_chains(docs: Iterable[RulesetDoc]) -> Mapping[str, RulesetChain]:
                 raise RulesetError(by_id[rid].origin, "extends", f"cycle in extends: {cycle}")
             seen.append(cur.id)
             layers.append(cur)
+            if len(seen) > MAX_CHAIN_DEPTH:
+                raise RulesetError(
+                    by_id[rid].origin, "extends",
+                    f"extends chain deeper than {MAX_CHAIN_DEPTH} layers: {' → '.join(seen[:5])} → …",
+                )
             if cur.extends is None:
                 cur = None
             elif cur.extends not in by_id:

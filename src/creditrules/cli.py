@@ -286,7 +286,7 @@ def plugins(as_json: bool) -> None:
     (comma-separated entry-point names) restricts which installed plugins load.
     """
     engine = load_engine()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for info in sorted(engine.plugins, key=lambda p: p.name):
         layers = sorted(
             (rid, chain.leaf.hash) for rid, chain in engine.chains.items() if engine.provider(rid) == info.name

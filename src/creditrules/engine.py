@@ -144,6 +144,13 @@ class Engine:
         docs = collect(pm, "creditrules_rulesets", RulesetDoc, lenient=lenient, errors=errors)
         families = collect(pm, "creditrules_families", RuleFamily, lenient=lenient, errors=errors)
         docs, families = _drop_conflicts(docs, families, lenient, infos, errors)
+        # A skipped plugin is not "loaded": it leaves the manager and the listing.
+        kept = {p for p, _ in docs} | {p for p, _ in families}
+        for info in list(infos):
+            if info.name in lenient and info.name not in kept and pm.get_plugin(info.name) is not None:
+                if any(f"plugin {info.name!r}" in e or f"{info.name!r} (" in e for e in errors):
+                    pm.unregister(name=info.name)
+        infos = [i for i in infos if pm.get_plugin(i.name) is not None]
         while True:
             try:
                 engine = cls(pm, docs, families, infos)
@@ -154,6 +161,8 @@ class Engine:
                 errors.append(f"plugin {culprit!r}: {exc} (skipped)")
                 docs = [(p, d) for p, d in docs if p != culprit]
                 families = [(p, f) for p, f in families if p != culprit]
+                pm.unregister(name=culprit)
+                infos = [i for i in infos if i.name != culprit]
                 continue
             engine.load_errors = tuple(errors)
             return engine
@@ -252,14 +261,21 @@ class Engine:
         counted.sort(key=lambda r: (r.end_date, r.start_date, r.record_id, _record_key(r)))
         findings: list[Finding] = []
         with _Deadline(self.rule_timeout) as deadline:
-            lines = [Line(r, self._classify(r, chain, findings), r.hours) for r in counted]
+            lines = [Line(r, self._classify(r, chain, findings, deadline), r.hours) for r in counted]
             ctx = Context(subject, lines, region=region, as_of=as_of, chain=chain, known_at=known_at)
             for rule, family in self._rules_for(chain, ctx.on, kind):
+                if deadline.expired:
+                    # The timer fires once: after it, nothing may run unguarded.
+                    findings.append(ctx.finding(
+                        rule, family.name, Outcome.ERROR,
+                        Reason("未运行:本次判定已超出时限。", "Not run: the decision's time limit was reached."),
+                    ))
+                    continue
                 deadline.rule = rule.id
-                findings.extend(self._evaluate(family, rule, ctx))
+                findings.extend(self._evaluate(family, rule, ctx, deadline))
         return self._decision(subject, region, as_of, chain, lines, findings, sorted(ignored))
 
-    def _evaluate(self, family: RuleFamily, rule: RuleDef, ctx: Context) -> list[Finding]:
+    def _evaluate(self, family: RuleFamily, rule: RuleDef, ctx: Context, deadline: _Deadline) -> list[Finding]:
         """One rule's findings; a fault in its code becomes an ``error`` finding, never a crash."""
         try:
             out = list(family.evaluate(rule, ctx))
@@ -271,6 +287,8 @@ class Engine:
             return [ctx.finding(rule, family.name, Outcome.NOT_APPLICABLE,
                                 Reason(f"参数未生效:{exc}", f"Not in force: {exc}"))]
         except Exception as exc:  # a plugin's bug must not take the batch down, nor pass silently
+            if isinstance(exc, RuleTimeout):
+                deadline.expired = True
             plugin = self.family_owner.get(family.name, "?")
             what = f"{type(exc).__name__}: {exc}"
             return [ctx.finding(
@@ -312,14 +330,16 @@ class Engine:
         pairs.sort(key=lambda p: (p[1].stage, p[0].id))
         return pairs
 
-    def _classify(self, record: TrainingRecord, chain: RulesetChain, findings: list[Finding]) -> Category:
+    def _classify(
+        self, record: TrainingRecord, chain: RulesetChain, findings: list[Finding], deadline: _Deadline
+    ) -> Category:
         """The category a plugin's ``creditrules_classify`` gives ``record`` (first answer by plugin name).
 
         Implementations are asked in plugin-name order, never install order; one
         that raises or answers nonsense adds an ``error`` finding naming it, and the
         record keeps its registered category.
         """
-        if not self._classifiers:
+        if not self._classifiers or deadline.expired:
             return record.category
         layers = tuple(layer.id for layer in chain.layers)
         for impl in self._classifiers:
@@ -327,8 +347,10 @@ class Engine:
                 answer = impl.function(record=record, region=chain.region, chain=layers, on=record.end_date)
                 if answer is None:
                     continue
-                return Category(answer)
+                return Category(str(answer))
             except Exception as exc:  # a plugin's bug: reported, never a crash
+                if isinstance(exc, RuleTimeout):
+                    deadline.expired = True
                 what = f"{type(exc).__name__}: {exc}"
                 findings.append(Finding(
                     rule=f"{impl.plugin_name}.classify", family="classify", outcome=Outcome.ERROR,
@@ -479,6 +501,7 @@ class _Deadline:
         self.seconds = seconds
         self.rule = ""
         self.armed = False
+        self.expired = False
 
     def __enter__(self) -> _Deadline:
         if self.seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():

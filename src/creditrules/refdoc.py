@@ -97,7 +97,7 @@ def _rule_parameters(family: Any, rule: Any) -> list[str]:
 
 def _parameters_used(engine: Engine, chain: RulesetChain) -> set[str]:
     known = chain.parameter_names()
-    used = set()
+    used: set[str] = set()
     for active in chain.rules:
         family = engine.families[active.rule.family]
         used.update(n for n in _rule_parameters(family, active.rule) if n in known)

@@ -129,7 +129,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not _wanted(config):
         return
     suite = PropertySuite.from_parent(session, name="creditrules", nodeid="creditrules")
-    added = list(suite.collect())
-    items.extend(added)
+    added: list[pytest.Item | pytest.Collector] = list(suite.collect())
+    items.extend(item for item in added if isinstance(item, pytest.Item))
     # Report them like collected items, so "collected N items" and --collect-only count them.
     session.ihook.pytest_collectreport(report=pytest.CollectReport(suite.nodeid, "passed", None, added))
