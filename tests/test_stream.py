@@ -80,3 +80,36 @@ def test_a_record_without_its_person_is_refused_while_streaming(tmp_path: Path) 
     with pytest.raises(InputErrors) as exc:
         list(grouped_people(persons, records))
     assert f"no person {orphan!r}" in str(exc.value)
+
+
+def _cli(*args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from creditrules.cli import main
+
+    return CliRunner().invoke(main, ["adjudicate", "--region", "beihai", "--as-of", "2020-12-31", *args])
+
+
+def test_cli_workers_and_grouped_write_the_default_runs_bytes(tmp_path: Path, beihai: None) -> None:
+    persons, records = write_population(tmp_path, 40, shuffle=True)
+    base = tmp_path / "default.jsonl"
+    assert _cli("--persons", persons, "--records", records, "--out", str(base)).exit_code == 0
+    pooled = tmp_path / "pooled.jsonl"
+    result = _cli("--persons", persons, "--records", records, "--out", str(pooled), "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert pooled.read_bytes() == base.read_bytes()
+    sorted_records = str(tmp_path / "sorted.csv")
+    sort_records(records, sorted_records)
+    streamed = tmp_path / "streamed.jsonl"
+    result = _cli("--persons", persons, "--records", sorted_records, "--out", str(streamed), "--grouped")
+    assert result.exit_code == 0, result.output
+    assert streamed.read_bytes() == base.read_bytes()
+
+
+def test_cli_grouped_refuses_an_unsorted_file_and_writes_nothing(tmp_path: Path, beihai: None) -> None:
+    persons, records = write_population(tmp_path, 30, shuffle=True)
+    out = tmp_path / "out.jsonl"
+    result = _cli("--persons", persons, "--records", records, "--out", str(out), "--grouped", "--workers", "2")
+    assert result.exit_code == 2
+    assert "is not sorted by person_id" in result.output and "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".out.jsonl.*"))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import os
 import sys
@@ -42,7 +43,7 @@ from .canonical import read_decision, to_plain
 from .convert import iter_rows, read_persons, read_projects, read_records, read_units
 from .engine import DECISION_SCHEMA, Engine
 from .errors import CreditrulesError, InputError, InputErrors, UnknownRegion
-from .model import Decision, Outcome, Subject
+from .model import Decision, Outcome, Project, Subject, Unit
 from .report import (
     make_console,
     regions_table,
@@ -342,6 +343,11 @@ def rules(region: str, as_of: dt.date, known_at: dt.date | None, as_json: bool) 
 @click.option("--rejects", type=click.Path(dir_okay=False),
               help="With --skip-invalid: write the refused rows here as CSV (default: next to --out, "
                    "<name>.rejects.csv; required when decisions go to stdout).")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Decide in this many processes; the output is the same bytes, in the same order.")
+@click.option("--grouped", is_flag=True,
+              help="Persons and records are sorted by person_id (see `creditrules sort-records`): stream them "
+                   "with memory bounded by the largest person instead of the population.")
 def adjudicate(
     region: str,
     as_of: dt.date,
@@ -357,6 +363,8 @@ def adjudicate(
     ledger: str | None,
     skip_invalid: bool,
     rejects: str | None,
+    workers: int,
+    grouped: bool,
 ) -> None:
     """Adjudicate every person, project and unit; write one JSON decision per line.
 
@@ -371,6 +379,10 @@ def adjudicate(
     rejects_path = _rejects_path(out, rejects, skip_invalid)
     engine = load_engine()
     engine.chain(region)
+    if grouped or workers > 1:
+        _adjudicate_streaming(region, as_of, known_at, persons, records, projects, units, encoding, out,
+                              ledger, skip_invalid, rejects_path, workers, grouped, not no_progress, fail_on_fail)
+        return
     valid: ValidInput | None = None
     if skip_invalid:
         valid = read_valid(persons, records, projects, units, encoding=encoding)
@@ -401,6 +413,48 @@ def adjudicate(
         raise click.exceptions.Exit(3)
     if fail_on_fail and any(d.outcome is Outcome.FAIL for d in decisions):
         raise click.exceptions.Exit(1)
+
+
+def _adjudicate_streaming(
+    region: str, as_of: dt.date, known_at: dt.date | None, persons: str, records: str, projects: str | None,
+    units: str | None, encoding: str | None, out: str | None, ledger: str | None, skip_invalid: bool,
+    rejects_path: str | None, workers: int, grouped: bool, progress: bool, fail_on_fail: bool,
+) -> None:
+    """``--workers`` / ``--grouped``: decisions streamed from a pool, written as they come, in order."""
+    from .cli_batch import stream_decisions
+    from .convert import read_projects, read_units
+    from .stream import grouped_people
+
+    if grouped and skip_invalid:
+        raise click.UsageError("--skip-invalid reads the whole input first; it cannot be combined with --grouped")
+    if grouped:
+        others: list[Any] = [*(read_projects(projects, encoding=encoding) if projects else []),
+                             *(read_units(units, encoding=encoding) if units else [])]
+        groups: Any = itertools.chain(grouped_people(persons, records, encoding=encoding),
+                                      ((subject, ()) for subject in _ordered(others)))
+    elif skip_invalid:
+        valid = read_valid(persons, records, projects, units, encoding=encoding)
+        groups = valid.population.subjects()
+    else:
+        groups = load_population(persons, records, projects, units, encoding=encoding).subjects()
+    counts = stream_decisions(groups, region=region, as_of=as_of, known_at=known_at, workers=workers, out=out,
+                              ledger=ledger, progress=progress)
+    if skip_invalid and rejects_path is not None:
+        _write_rejects(valid.rejected, rejects_path)
+        _report_counts(valid, rejects_path)
+    counted = [{"subject": {"kind": k}, "outcome": o} for (k, o), n in sorted(counts.items()) for _ in range(n)]
+    make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
+    if any(o == Outcome.ERROR.value for _, o in counts):
+        raise click.exceptions.Exit(3)
+    if fail_on_fail and any(o == Outcome.FAIL.value for _, o in counts):
+        raise click.exceptions.Exit(1)
+
+
+def _ordered(subjects: list[Any]) -> list[Any]:
+    """Projects by id, then units by (id, year): the order of the in-memory path."""
+    projects = sorted((s for s in subjects if isinstance(s, Project)), key=lambda p: p.project_id)
+    units = sorted((s for s in subjects if isinstance(s, Unit)), key=lambda u: (u.unit_id, u.year))
+    return [*projects, *units]
 
 
 def _rejects_path(out: str | None, rejects: str | None, skip_invalid: bool) -> str | None:

@@ -10,13 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from .cli import DATE, CliError
+from .model import Outcome
+from .stream import Group
 
-__all__ = ["cluster_adjudicate", "partition", "sort_records_cmd"]
+__all__ = ["cluster_adjudicate", "partition", "sort_records_cmd", "stream_decisions"]
 
 
 @click.command("sort-records")
@@ -108,3 +115,84 @@ def _partitions(part_dir: str) -> list[tuple[str, str]]:
     if not pairs:
         raise CliError(f"{part_dir}: no persons-*.csv / records-*.csv partitions (see `creditrules partition`)")
     return pairs
+
+
+def stream_decisions(
+    groups: Iterable[Group],
+    *,
+    region: str,
+    as_of: dt.date,
+    known_at: dt.date | None,
+    workers: int,
+    out: str | None,
+    ledger: str | None,
+    progress: bool,
+) -> Counter[tuple[str, str]]:
+    """Decide ``groups`` with ``workers`` processes, writing each line as it comes.
+
+    Output is atomic: lines go to a temporary file renamed at the end (stdout is
+    written as it goes), and ledger records are staged in a temporary file and
+    appended only once every decision was made — so refused input mid-stream
+    leaves nothing behind. Returns counts by (kind, outcome).
+    """
+    from .engine import Engine
+    from .stream import run_batch
+
+    engine = Engine.load()
+    counts: Counter[tuple[str, str]] = Counter()
+    errors: list[str] = []
+    target = Path(out) if out not in (None, "-") else None
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target else None
+    staged = tempfile.NamedTemporaryFile("w+", encoding="utf-8", delete=False, suffix=".records") if ledger else None
+    sink = tmp.open("w", encoding="utf-8", newline="\n") if tmp else sys.stdout
+    try:
+        with _progress(progress) as advance:
+            for result in run_batch(groups, region=region, as_of=as_of, known_at=known_at, workers=workers,
+                                    engine=engine, audit=ledger is not None, on_done=advance):
+                sink.write(result.decision_json + "\n")
+                counts[result.kind, result.outcome.value] += 1
+                if result.outcome is Outcome.ERROR:
+                    errors.append(f"{result.kind} {result.subject_id}")
+                if staged is not None and result.record_text is not None:
+                    staged.write(result.record_text + "\n")
+        if tmp:
+            sink.close()
+            os.replace(tmp, target)  # type: ignore[arg-type]
+        else:
+            sink.flush()
+        if staged is not None and ledger is not None:
+            staged.seek(0)
+            from .audit import DecisionRecord, Ledger
+
+            with Ledger(ledger) as led:
+                led.archive(engine.chain(region))
+                added = led.append(DecisionRecord.from_text(line.rstrip("\n")) for line in staged)
+            click.echo(f"ledger {ledger}: {added.added} added, {added.skipped} already there", err=True)
+    except BaseException:
+        if tmp:
+            sink.close()
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        if staged is not None:
+            staged.close()
+            os.unlink(staged.name)
+    for who in errors:
+        click.echo(f"error: {who}: a rule failed (see its decision's findings)", err=True)
+    return counts
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int], None]]:
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from .report import make_console
+
+    console = make_console(stderr=True)
+    if not (enabled and console.is_terminal):
+        yield lambda n: None
+        return
+    with Progress(TextColumn("adjudicating"), BarColumn(), TextColumn("{task.completed} subjects"),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("adjudicating", total=None)
+        yield lambda n: bar.advance(task, n)
