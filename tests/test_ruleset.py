@@ -356,3 +356,45 @@ class TestContentHash:
         chain = chain_of(PARENT, CHILD)
         assert [layer.id for layer in chain.ref.chain] == ["parent", "child"]
         assert chain.ref.chain[1].hash == parse_ruleset(CHILD, "x").hash
+
+
+BAD_VALUE_LAYER = """
+schema = "creditrules.ruleset/1"
+id = "badvalues"
+extends = "guangxi"
+name = {{ zh = "坏值", en = "Bad values" }}
+
+[sources.s]
+title = "a test source"
+
+[parameters."{name}"]
+description = "a value of the wrong shape"
+override = true
+values = [ {{ since = 2016-01-01, value = {value}, source = "s", clause = "x" }} ]
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("annual.minimum", '"sixteen"', "must be a number"),
+        ("category_mix.minimum", "70", "must be a table of name = number"),
+        ("cycle.years", "0", "must be > 0"),
+        ("cycle.anchor", '"2016"', "must be a date"),
+        ("repeat_training.overlap_categories", '["centralised"]', "unknown 'centralised'"),
+        ("new_teacher.roles", '"new_teacher"', "must be a list of words"),
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_refused_at_load(name: str, value: str, reason: str) -> None:
+    """A rule author's typo in a value is refused with the file and key path, before any decision."""
+
+    class Layer:
+        @hookimpl
+        def creditrules_rulesets(self):  # type: ignore[no-untyped-def]
+            return [parse_ruleset(BAD_VALUE_LAYER.format(name=name, value=value), "badvalues.toml")]
+
+    with pytest.raises(RulesetError) as exc:
+        Engine.load(plugins=[Layer()], entry_points=False)
+    message = str(exc.value)
+    assert message.startswith(f'badvalues.toml: parameters."{name}".values[0].value: ')
+    assert reason in message

@@ -425,10 +425,12 @@ class Engine:
                     )
             for rel in (*fam.params, *fam.optional):
                 self._check_values(chain, fam, rule, rel)
+            for name in fam.shared:
+                self._check_values(chain, fam, rule, name, shared=True)
 
     @staticmethod
-    def _check_values(chain: RulesetChain, fam: RuleFamily, rule: RuleDef, rel: str) -> None:
-        full = f"{rule.params}.{rel}"
+    def _check_values(chain: RulesetChain, fam: RuleFamily, rule: RuleDef, rel: str, shared: bool = False) -> None:
+        full = rel if shared else f"{rule.params}.{rel}"
         for layer in chain.layers:
             pdef = layer.parameters.get(full)
             if pdef is None:

@@ -62,6 +62,9 @@ class RuleFamily:
     inputs: ClassVar[tuple[str, ...]] = ()
     #: Parameters whose every value must be one of a few words, checked at load.
     choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: The shape each parameter's values must have (see :data:`KINDS`), checked at load,
+    #: so a value written as text where a number belongs is refused with its key path.
+    kinds: ClassVar[dict[str, str]] = {}
     description: ClassVar[str] = ""
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
@@ -76,7 +79,8 @@ class RuleFamily:
         allowed = self.choices.get(name)
         if allowed is not None and value not in allowed:
             return f"must be one of {', '.join(allowed)}, got {value!r}"
-        return None
+        kind = self.kinds.get(name) or SHARED_KINDS.get(name)
+        return check_kind(kind, value) if kind else None
 
     def required_parameters(self, rule: RuleDef) -> tuple[str, ...]:
         return tuple(f"{rule.params}.{p}" for p in self.params) + self.shared
@@ -223,6 +227,75 @@ class Judgement:
         if period is not None and period.end > ctx.as_of and self.at_least:
             return Outcome.PENDING
         return ctx.failed(rule)
+
+
+def _words(vocabulary: type[Any]) -> Callable[[Any], str | None]:
+    names = {m.value for m in vocabulary}
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            return f"must be a list of words from: {', '.join(sorted(names))}"
+        unknown = sorted(set(value) - names)
+        return f"unknown {unknown[0]!r} (known: {', '.join(sorted(names))})" if unknown else None
+
+    return check
+
+
+def _number(value: Any) -> str | None:
+    return None if isinstance(value, Decimal) and value.is_finite() else f"must be a number, got {value!r}"
+
+
+def _positive(value: Any) -> str | None:
+    return _number(value) or (None if value > 0 else f"must be > 0, got {value}")
+
+
+def _share(value: Any) -> str | None:
+    return _number(value) or (None if 0 <= value <= 1 else f"must be a share between 0 and 1, got {value}")
+
+
+def _table(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(isinstance(v, Decimal) and v.is_finite() for v in value.values()):
+        return f"must be a table of name = number, got {value!r}"
+    return None
+
+
+def _of(kind: type, label: str) -> Callable[[Any], str | None]:
+    return lambda value: None if isinstance(value, kind) else f"must be {label}, got {value!r}"
+
+
+def _category(value: Any) -> str | None:
+    names = {c.value for c in Category}
+    return None if value in names else f"must be one of {', '.join(sorted(names))}, got {value!r}"
+
+
+#: The value shapes a family may ask for in :attr:`RuleFamily.kinds`.
+KINDS: dict[str, Callable[[Any], str | None]] = {
+    "number": _number,
+    "positive": _positive,
+    "share": _share,
+    "table": _table,
+    "bool": _of(bool, "true or false"),
+    "date": _of(dt.date, "a date like 2016-01-01"),
+    "word": _of(str, "a word in quotes"),
+    "category": _category,
+}
+
+
+def _late_kinds() -> None:
+    from ..model import Mode, Role
+
+    KINDS.update(categories=_words(Category), roles=_words(Role), modes=_words(Mode))
+
+
+_late_kinds()
+
+#: Shapes of the parameters many rules share.
+SHARED_KINDS = {"cycle.anchor": "date", "cycle.years": "positive"}
+
+
+def check_kind(kind: str, value: Any) -> str | None:
+    """Why ``value`` does not have the shape ``kind``, or ``None``."""
+    return KINDS[kind](value)
 
 
 def judgment_date(subject: Subject, as_of: dt.date) -> dt.date:

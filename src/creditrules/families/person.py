@@ -70,6 +70,7 @@ class CategoryMixFamily(RuleFamily):
     """
 
     name = "category_mix"
+    kinds = {"minimum": "table", "maximum": "table"}
     inputs = ("record: category, end_date", "credits or hours counted by earlier rules")
     subject = SubjectKind.PERSON
     stage = 40
@@ -146,6 +147,7 @@ class CycleTotalFamily(RuleFamily):
     """Hours or credits over the five-year cycle containing ``as_of`` (N3/N5, G1, Binyang NN5)."""
 
     name = "cycle_total"
+    kinds = {"minimum": "number"}
     inputs = ("record: end_date, hours", "credits counted by credit_conversion (unit = credits)")
     subject = SubjectKind.PERSON
     stage = 100
@@ -174,6 +176,7 @@ class AnnualMinimumFamily(RuleFamily):
     """A yearly floor, with optional per-category floors (Guangxi G3: ≥16 credits, 校本 ≥10)."""
 
     name = "annual_minimum"
+    kinds = {"minimum": "number", "category_minimum": "table"}
     inputs = ("record: category, end_date, hours", "credits counted by credit_conversion (unit = credits)")
     subject = SubjectKind.PERSON
     stage = 100
@@ -217,6 +220,7 @@ class TrainerMinimumFamily(RuleFamily):
     """Full-time trainers study at least N hours a year (Lanzhou L2: 专职培训者每年研修不少于100学时)."""
 
     name = "trainer_minimum"
+    kinds = {"roles": "roles", "minimum": "number", "excluded_categories": "categories"}
     inputs = ("person: role", "record: category, end_date, hours")
     subject = SubjectKind.PERSON
     stage = 100
@@ -255,6 +259,7 @@ class NewTeacherFamily(RuleFamily):
     """New teachers train at least N hours during probation (N2: 试用期内…不少于120学时)."""
 
     name = "new_teacher"
+    kinds = {"roles": "roles", "minimum": "number"}
     inputs = ("person: role, probation_start, probation_end", "record: end_date, hours")
     subject = SubjectKind.PERSON
     stage = 100

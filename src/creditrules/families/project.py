@@ -51,6 +51,7 @@ class PracticeShareFamily(RuleFamily):
     """Practice courses make up at least a share of a programme (Lanzhou L3: 一般不低于总课程的30%)."""
 
     name = "practice_share"
+    kinds = {"min_share": "share"}
     inputs = ("project: practice_hours, total_course_hours (else hours), end_date",)
     subject = SubjectKind.PROJECT
     stage = 100
@@ -75,6 +76,7 @@ class SurveySampleFamily(RuleFamily):
     """A needs survey samples at least a share of the target trainees (Lanzhou L1)."""
 
     name = "survey_sample"
+    kinds = {"min_share": "share"}
     inputs = ("project: survey_sample_size, target_size, end_date",)
     subject = SubjectKind.PROJECT
     stage = 100
@@ -108,6 +110,7 @@ class ExpenseStandardFamily(RuleFamily):
     """
 
     name = "expense_standard"
+    kinds = {"per_person_day": "table", "online_async_per_person_hour": "number", "online_sync_per_person_hour": "number", "online_sync_per_hour": "number", "sync_small_max": "number", "sync_large_min": "number"}
     inputs = ("project: mode, budget_cny, headcount_planned, headcount_actual, location_scope, days, hours, end_date",)
     subject = SubjectKind.PROJECT
     stage = 100
@@ -200,6 +203,7 @@ class DeadlineFamily(RuleFamily):
     """Projects finish by a date unless they span years (Huangshi HS9: 原则上…2023年11月前实施完成)."""
 
     name = "deadline"
+    kinds = {"end_by": "date", "cross_year_exempt": "bool"}
     inputs = ("project: end_date, cross_year",)
     subject = SubjectKind.PROJECT
     stage = 100
@@ -232,6 +236,7 @@ class ProviderLicenceFamily(RuleFamily):
     """Online projects need a provider with a remote-training licence (Huangshi HS10: 须具备教师远程培训资质)."""
 
     name = "provider_licence"
+    kinds = {"modes": "modes"}
     inputs = ("project: mode, provider_remote_licence, end_date",)
     subject = SubjectKind.PROJECT
     stage = 100

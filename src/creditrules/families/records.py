@@ -68,6 +68,7 @@ class SecondaryTrainingFamily(RuleFamily):
     counts as centralised credit (Beihai B9); informal sharing does not."""
 
     name = "secondary_training"
+    kinds = {"counts_as": "category", "requires_unit_organisation": "bool", "hours_share": "share"}
     inputs = ("record: category = secondary_training, organised_by_unit, hours, end_date",)
     subject = SubjectKind.PERSON
     stage = 10
@@ -132,6 +133,7 @@ class RepeatTrainingFamily(RuleFamily):
     """
 
     name = "repeat_training"
+    kinds = {"overlap_categories": "categories", "topic_window_days": "number"}
     inputs = ("record: start_date, end_date, category, level, hours, project_id, topic, subcategory",)
     subject = SubjectKind.PERSON
     stage = 20
@@ -246,6 +248,7 @@ class AbsenceFamily(RuleFamily):
     """Absence at or above a share of a course's hours earns no credit (e.g. Wuhan 缺课≥1/5)."""
 
     name = "absence"
+    kinds = {"zero_at_share": "share"}
     inputs = ("record: absent_hours, hours, end_date",)
     subject = SubjectKind.PERSON
     stage = 20
@@ -282,6 +285,7 @@ class PracticeGateFamily(RuleFamily):
     """Credit for a course with practice hours only after its practice assessment is passed (Lanzhou L4)."""
 
     name = "practice_gate"
+    kinds = {"unknown_means_passed": "bool"}
     inputs = ("record: practice_hours, practice_passed, end_date",)
     subject = SubjectKind.PERSON
     stage = 20

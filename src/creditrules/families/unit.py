@@ -36,6 +36,7 @@ class _UnitShare(RuleFamily):
     stage = 100
     params = ("numerator", "denominator", "min_share", "unit")
     choices = {"numerator": NUMERIC_FIELDS, "denominator": NUMERIC_FIELDS}
+    kinds = {"min_share": "share", "unit": "word"}
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         u = ctx.subject
