@@ -96,6 +96,7 @@ class Line:
     credits: Decimal | None = None
     rules: list[str] = field(factory=list)
     excluded: bool = False
+    content: tuple[tuple[int, str], ...] | None = None  # the record's content sort key, made once
 
     @property
     def end(self) -> dt.date:

@@ -94,7 +94,7 @@ class CategoryMixFamily(RuleFamily):
             findings.append(self._cap(rule, ctx, lines, category, cap, unit, cycle, uses))
         for key, floor in sorted(minimum.value.items()):
             cats = key.split("+")
-            measured = measure((ln for ln in lines if ln.category.value in cats), unit)
+            measured = measure((ln for ln in lines if ln.category in cats), unit)
             j = Judgement(measured, floor)
             outcome = j.outcome(ctx, rule, cycle)
             pz, pe = _period_text(cycle)
@@ -112,7 +112,7 @@ class CategoryMixFamily(RuleFamily):
         raw = Decimal(0)
         trimmed: list[str] = []
         for ln in lines:
-            if ln.category.value != category:
+            if ln.category != category:
                 continue
             value = (ln.credits or Decimal(0)) if unit == "credits" else ln.credited_hours
             raw += value
@@ -201,7 +201,7 @@ class AnnualMinimumFamily(RuleFamily):
                 (key, key.split("+"), floor) for key, floor in sorted(per_cat.value.items())
             ]
             for item, cats, floor in checks:
-                chosen = lines if cats is None else [ln for ln in lines if ln.category.value in cats]
+                chosen = lines if cats is None else [ln for ln in lines if ln.category in cats]
                 j = Judgement(measure(chosen, unit), floor)
                 outcome = j.outcome(ctx, rule, year)
                 label = "" if cats is None else category_zh(item)
@@ -244,7 +244,7 @@ class TrainerMinimumFamily(RuleFamily):
             minimum = ctx.param(rule, "minimum", on)
             excluded = ctx.param(rule, "excluded_categories", on)
             uses = [roles, minimum, excluded, *ctx.cycle_uses()]
-            lines = [ln for ln in ctx.lines_in(year) if ln.category.value not in excluded.value]
+            lines = [ln for ln in ctx.lines_in(year) if ln.category not in excluded.value]
             j = Judgement(measure(lines, "hours"), minimum.value)
             outcome = j.outcome(ctx, rule, year)
             findings.append(ctx.finding(

@@ -10,6 +10,7 @@ earned less than its hours.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 from typing import Any
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -46,13 +47,17 @@ class _Uses:
         return [self._seen[k] for k in sorted(self._seen)]
 
 
-def _content(r: TrainingRecord) -> tuple[tuple[int, str], ...]:
-    """Every field of ``r`` but its id, comparable (``None`` sorts first): a tie-break no new id can move."""
-    return tuple(
-        (0, "") if (v := getattr(r, f.name)) is None else (1, str(getattr(v, "value", v)))
-        for f in attrs.fields(TrainingRecord)
-        if f.name != "record_id"
-    )
+_CONTENT_FIELDS = operator.attrgetter(*(f.name for f in attrs.fields(TrainingRecord) if f.name != "record_id"))
+
+
+def _content(ln: Line) -> tuple[tuple[int, str], ...]:
+    """Every field of the line's record but its id, comparable (``None`` sorts first).
+
+    A tie-break no new id can move; computed once per line, since sorts ask often.
+    """
+    if ln.content is None:
+        ln.content = tuple((0, "") if v is None else (1, str(v)) for v in _CONTENT_FIELDS(ln.record))
+    return ln.content
 
 
 def _ids(lines: Iterable[Line]) -> tuple[str, ...]:
@@ -147,7 +152,7 @@ class RepeatTrainingFamily(RuleFamily):
         # place, so it cannot change which of two same-day enrolments counts.
         candidates = sorted(
             (ln for ln in ctx.lines if not ln.excluded and ctx.rule_applies(rule, ln.end)),
-            key=lambda ln: (ln.record.start_date, ln.end, _content(ln.record), ln.record.record_id),
+            key=lambda ln: (ln.record.start_date, ln.end, _content(ln), ln.record.record_id),
         )
         uses = _Uses()
         findings: list[Finding] = []
@@ -182,7 +187,7 @@ class RepeatTrainingFamily(RuleFamily):
                 continue
             cats = ctx.param(rule, "overlap_categories", ln.end)
             uses.add(cats)
-            if ln.category.value not in cats.value:
+            if ln.category not in cats.value:
                 continue
             clash = next((a for a in attended if a.end >= ln.record.start_date), None)
             if clash is None:
@@ -360,7 +365,7 @@ class CreditConversionFamily(RuleFamily):
         item_totals: dict[tuple[str, int], Decimal] = {}
         # Annual item caps go to records in date order; same-day ties break on content before the id
         # (see _content), so a re-registered record cannot take another record's share of a cap.
-        for ln in sorted(ctx.lines, key=lambda x: (x.end, x.record.start_date, _content(x.record), x.record.record_id)):
+        for ln in sorted(ctx.lines, key=lambda x: (x.end, x.record.start_date, _content(x), x.record.record_id)):
             if not ctx.rule_applies(rule, ln.end):
                 continue
             hpc = ctx.param(rule, "hours_per_credit", ln.end)
@@ -382,7 +387,7 @@ class CreditConversionFamily(RuleFamily):
                     item_totals[key] = before + credits
             else:
                 table = hpc.value
-                per = table.get(ln.category.value, table.get("default"))
+                per = table.get(ln.category, table.get("default"))
                 if per is None or per == 0:
                     ln.credits = Decimal(0)
                     ln.touch(rule.id)
@@ -414,7 +419,7 @@ class CreditConversionFamily(RuleFamily):
             return (ln.credited_hours / half_day).to_integral_value(rounding=ROUND_DOWN) * rate
         if per == "occurrence":
             return Decimal(spec["rate"])
-        return Decimal(spec["rates"].get(ln.record.level.value, 0))
+        return Decimal(spec["rates"].get(ln.record.level, 0))
 
 
 def _item_problem(spec: Any) -> str | None:
