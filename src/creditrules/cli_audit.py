@@ -102,7 +102,7 @@ def replay(path: str, ids: tuple[str, ...], replay_all: bool, with_corrections: 
 
 
 def _print_result(r: ReplayResult) -> None:
-    label = f"{r.record_id[:12]} {r.subject} ({r.region})"
+    label = f"{r.record_id[:12]} {r.subject} ({r.region})" if r.record_id else f"{r.subject} ({r.region})"
     if r.error:
         click.echo(f"{label}: cannot replay: {r.error}")
     elif r.identical:
