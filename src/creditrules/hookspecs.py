@@ -69,7 +69,7 @@ def creditrules_classify(
 
     Called once per record before any record-level rule runs, for cities that
     classify a record differently from what it was registered as. The first
-    non-``None`` answer wins (``firstresult``); ``None`` keeps the registered
+    non-``None`` answer, asking plugins in name order, wins; ``None`` keeps the registered
     category. The hook is called for every region, so a plugin answers only
     when its own layer is in ``chain``.
 
