@@ -9,9 +9,9 @@ Discovery order (documented in ``docs/reference/plugins.md``):
    ``entry_points=False``; when ``CREDITRULES_LOAD_PLUGINS`` is set (a comma
    separated list of entry-point names, empty for none) only those load.
 
-Setting ``CREDITRULES_TRACE_PLUGINS=1`` prints every hook call to stderr.
-Results never depend on the order plugins were installed: the engine sorts
-what hooks return by id.
+The engine calls each hook implementation itself, in plugin-name order, so a
+broken one is named and contained, and results never depend on the order
+plugins were installed in. ``creditrules plugins`` shows what each provided.
 """
 
 from __future__ import annotations
