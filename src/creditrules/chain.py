@@ -19,12 +19,11 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
 
 from attrs import frozen
 
 from .errors import RulesetError
-from .model import Citation, LayerRef, ParameterUse, RulesetRef
+from .model import LayerRef, ParameterUse, RulesetRef
 from .ruleset import DisableDef, RuleDef, RulesetDoc
 
 __all__ = ["RulesetChain", "build_chains", "MissingParameter", "MAX_CHAIN_DEPTH"]
@@ -200,15 +199,6 @@ class RulesetChain:
                         "overrides nothing: no layer this one extends defines it",
                     )
                 seen[name] = layer.id
-
-    def citation_of(self, rule_id: str) -> Citation:
-        for a in self.rules:
-            if a.rule.id == rule_id:
-                return a.rule.citation
-        raise KeyError(rule_id)
-
-    def describe(self) -> dict[str, Any]:
-        return {"region": self.region, "chain": [layer.id for layer in self.layers], "hash": self.hash}
 
 
 def build_chains(docs: Iterable[RulesetDoc]) -> Mapping[str, RulesetChain]:

@@ -364,5 +364,3 @@ UNIT_ZH = {"hours": "学时", "credits": "学分", "cny": "元", "share": "", "c
 def unit_zh(unit: str) -> str:
     return UNIT_ZH.get(unit, unit)
 
-
-Validator = Callable[[Any], bool]
