@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -470,10 +469,28 @@ def _header_errors(names: list[str], kind: Kind, source: str, line: int) -> list
     return errors
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their endings, as ``io.StringIO(text, newline="")`` splits them.
+
+    Slices, made one at a time: the csv reader gets its lines without a second
+    copy of a file that may be hundreds of megabytes.
+    """
+    pos = 0
+    for match in _NEWLINE.finditer(text):
+        end = match.end()
+        yield text[pos:end]
+        pos = end
+    if pos < len(text):
+        yield text[pos:]
+
+
 def _csv_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
     # strict: an unterminated quote must be an error, not swallow the rest of
     # the file into one cell.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_lines(text), strict=True)
     names: list[str] | None = None
     while True:
         start = reader.line_num + 1  # a quoted cell may span lines; report the first
@@ -632,6 +649,7 @@ def _raw_rows(path: PathArg, kind: Kind, encoding: str | None) -> Iterator[_Raw]
     except InputError as exc:
         yield exc
         return
+    del data  # the decoded text is all that is needed from here on
     if "\x00" in text:
         reason = "contains a NUL byte: is it a binary or UTF-16 file? Save it as CSV (UTF-8)"
         yield FileError(reason, source=source, line=_line_of(text, text.index("\x00")), kind=kind)
@@ -671,13 +689,15 @@ class _Duplicates:
 
     def __init__(self, kind: Kind, source: str) -> None:
         self.kind, self.source = kind, source
-        self.first: dict[tuple[Any, ...], tuple[int, Model]] = {}
+        # The content's hash, not the row itself: memory per row stays a few
+        # dozen bytes, so a 10M-record file can be checked while it streams.
+        self.first: dict[tuple[Any, ...], tuple[int, int]] = {}
 
     def check(self, obj: Model, line: int) -> DuplicateError | None:
         fields = _ID_FIELDS[self.kind]
         key = tuple(getattr(obj, name) for name in fields)
-        first = self.first.setdefault(key, (line, obj))
-        if first[1] == obj:
+        first = self.first.setdefault(key, (line, hash(obj)))
+        if first[1] == hash(obj):
             return None
         what = " ".join(f"{name} {_shown(value)}" for name, value in zip(fields, key))
         reason = f"duplicate {what} (first on line {first[0]}) with different content"
