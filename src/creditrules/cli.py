@@ -379,49 +379,17 @@ def adjudicate(
     rejects_path = _rejects_path(out, rejects, skip_invalid)
     engine = load_engine()
     engine.chain(region)
-    if grouped or workers > 1:
-        _adjudicate_streaming(region, as_of, known_at, persons, records, projects, units, encoding, out,
-                              ledger, skip_invalid, rejects_path, workers, grouped, not no_progress, fail_on_fail)
-        return
-    valid: ValidInput | None = None
-    if skip_invalid:
-        valid = read_valid(persons, records, projects, units, encoding=encoding)
-        population = valid.population
-    else:
-        population = load_population(persons, records, projects, units, encoding=encoding)
-    decisions = _adjudicate(engine, population, region=region, as_of=as_of, known_at=known_at,
-                            progress=not no_progress)
-    _write_jsonl(decisions, out)
-    if valid is not None and rejects_path is not None:
-        _write_rejects(valid.rejected, rejects_path)
-        _report_counts(valid, rejects_path)
-    if ledger is not None:
-        from .cli_audit import append_to_ledger
-
-        append_to_ledger(ledger, engine, population, decisions, known_at=known_at)
-    counted = [{"subject": {"kind": d.subject.kind.value}, "outcome": d.outcome.value} for d in decisions]
-    make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
-    failed = [d for d in decisions if d.outcome is Outcome.ERROR]
-    if failed:
-        for d in failed:
-            for f in d.findings:
-                if f.outcome is Outcome.ERROR:
-                    click.echo(f"error: {d.subject.kind.value} {d.subject.id}: {f.reason.en}", err=True)
-        noun = "decision has" if len(failed) == 1 else "decisions have"
-        click.echo(f"{len(failed)} {noun} outcome error: a plugin's rule failed, so they cannot be trusted "
-                   "(written, exit 3).", err=True)
-        raise click.exceptions.Exit(3)
-    if fail_on_fail and any(d.outcome is Outcome.FAIL for d in decisions):
-        raise click.exceptions.Exit(1)
+    _adjudicate_streaming(engine, region, as_of, known_at, persons, records, projects, units, encoding, out,
+                          ledger, skip_invalid, rejects_path, workers, grouped, not no_progress, fail_on_fail)
 
 
 def _adjudicate_streaming(
-    region: str, as_of: dt.date, known_at: dt.date | None, persons: str, records: str, projects: str | None,
+    engine: Engine, region: str, as_of: dt.date, known_at: dt.date | None, persons: str, records: str, projects: str | None,
     units: str | None, encoding: str | None, out: str | None, ledger: str | None, skip_invalid: bool,
     rejects_path: str | None, workers: int, grouped: bool, progress: bool, fail_on_fail: bool,
 ) -> None:
-    """``--workers`` / ``--grouped``: decisions streamed from a pool, written as they come, in order."""
-    from .cli_batch import stream_decisions
+    """Decisions streamed (from a pool with ``--workers``), written as they come, in input order."""
+    from .cli_batch import counts_of, stream_decisions
     from .convert import read_projects, read_units
     from .stream import grouped_people
 
@@ -437,16 +405,16 @@ def _adjudicate_streaming(
         groups = valid.population.subjects()
     else:
         groups = load_population(persons, records, projects, units, encoding=encoding).subjects()
-    counts = stream_decisions(groups, region=region, as_of=as_of, known_at=known_at, workers=workers, out=out,
+    counts = stream_decisions(engine, groups, region=region, as_of=as_of, known_at=known_at, workers=workers, out=out,
                               ledger=ledger, progress=progress)
     if skip_invalid and rejects_path is not None:
         _write_rejects(valid.rejected, rejects_path)
         _report_counts(valid, rejects_path)
     counted = [{"subject": {"kind": k}, "outcome": o} for (k, o), n in sorted(counts.items()) for _ in range(n)]
     make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
-    if any(o == Outcome.ERROR.value for _, o in counts):
+    if counts_of(counts, Outcome.ERROR):
         raise click.exceptions.Exit(3)
-    if fail_on_fail and any(o == Outcome.FAIL.value for _, o in counts):
+    if fail_on_fail and counts_of(counts, Outcome.FAIL):
         raise click.exceptions.Exit(1)
 
 

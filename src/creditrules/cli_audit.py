@@ -1,4 +1,4 @@
-"""The audit commands: ``ledger verify|head``, ``replay``, ``impact``, and ``adjudicate --ledger``.
+"""The audit commands: ``ledger verify|head``, ``replay``, ``impact`` (``adjudicate --ledger`` writes the ledger).
 
 Kept apart from :mod:`creditrules.cli` so each module does one job; they share
 its option types, error handling and console.
@@ -16,31 +16,13 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from .audit import Ledger, ReplayResult, make_record, replay_entry
+from .audit import Ledger, ReplayResult, replay_entry
 from .audit.impact import impact as run_impact
 from .audit.impact import rules_version
-from .batch import Population
 from .cli import DATE, PROGRESS_THRESHOLD, _input_options, load_engine, load_population
-from .engine import Engine
-from .model import Decision
 from .report import make_console
 
-__all__ = ["append_to_ledger", "impact", "ledger", "replay"]
-
-
-def append_to_ledger(
-    path: str, engine: Engine, population: Population, decisions: Sequence[Decision], *, known_at: dt.date | None
-) -> None:
-    """Archive the rules used and append one decision record per decision, in order."""
-    with Ledger(path) as led:
-        for region in sorted({d.region for d in decisions}):
-            led.archive(engine.chain(region))
-        records = (
-            make_record(engine, decision, subject, recs, known_at=known_at)
-            for (subject, recs), decision in zip(population.subjects(), decisions, strict=True)
-        )
-        result = led.append(records)
-    click.echo(f"ledger {path}: {result.added} added, {result.skipped} already there", err=True)
+__all__ = ["impact", "ledger", "replay"]
 
 
 @click.group()

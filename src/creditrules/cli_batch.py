@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from .cli import DATE, CliError
+from .engine import Engine
 from .model import Outcome
 from .stream import Group
 
@@ -72,7 +73,6 @@ def cluster_adjudicate(
     except ImportError:
         raise CliError('the Dask backend needs the [dask] extra: pip install -e ".[dask]"') from None
     from .distributed import Partition, adjudicate_partitions
-    from .engine import Engine
 
     parts = _partitions(part_dir)
     engine = Engine.load()
@@ -118,6 +118,7 @@ def _partitions(part_dir: str) -> list[tuple[str, str]]:
 
 
 def stream_decisions(
+    engine: Engine,
     groups: Iterable[Group],
     *,
     region: str,
@@ -135,24 +136,24 @@ def stream_decisions(
     appended only once every decision was made — so refused input mid-stream
     leaves nothing behind. Returns counts by (kind, outcome).
     """
-    from .engine import Engine
     from .stream import run_batch
 
-    engine = Engine.load()
     counts: Counter[tuple[str, str]] = Counter()
     errors: list[str] = []
     target = Path(out) if out not in (None, "-") else None
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target else None
     staged = tempfile.NamedTemporaryFile("w+", encoding="utf-8", delete=False, suffix=".records") if ledger else None
-    sink = tmp.open("w", encoding="utf-8", newline="\n") if tmp else sys.stdout
+    if tmp is None:
+        sys.stdout.flush()
+    # Bytes, always: the canonical UTF-8, whatever the terminal's locale.
+    sink = tmp.open("wb") if tmp else sys.stdout.buffer
     try:
         with _progress(progress) as advance:
             for result in run_batch(groups, region=region, as_of=as_of, known_at=known_at, workers=workers,
                                     engine=engine, audit=ledger is not None, on_done=advance):
-                sink.write(result.decision_json + "\n")
+                sink.write((result.decision_json + "\n").encode("utf-8"))
                 counts[result.kind, result.outcome.value] += 1
-                if result.outcome is Outcome.ERROR:
-                    errors.append(f"{result.kind} {result.subject_id}")
+                errors.extend(f"{result.kind} {result.subject_id}: {why}" for why in result.errors)
                 if staged is not None and result.record_text is not None:
                     staged.write(result.record_text + "\n")
         if tmp:
@@ -177,9 +178,18 @@ def stream_decisions(
         if staged is not None:
             staged.close()
             os.unlink(staged.name)
-    for who in errors:
-        click.echo(f"error: {who}: a rule failed (see its decision's findings)", err=True)
+    for problem in errors:
+        click.echo(f"error: {problem}", err=True)
+    failed = counts_of(counts, Outcome.ERROR)
+    if failed:
+        noun = "decision has" if failed == 1 else "decisions have"
+        click.echo(f"{failed} {noun} outcome error: a plugin's rule failed, so they cannot be trusted "
+                   "(written, exit 3).", err=True)
     return counts
+
+
+def counts_of(counts: Counter[tuple[str, str]], outcome: Outcome) -> int:
+    return sum(n for (_, o), n in counts.items() if o == outcome.value)
 
 
 @contextmanager

@@ -51,6 +51,7 @@ class BatchResult:
     outcome: Outcome
     decision_json: str
     record_text: str | None = None  # the audit record, when a ledger is written
+    errors: tuple[str, ...] = ()  # the reasons of its ``error`` findings, for the operator
 
 
 # -- bringing each person's records together ------------------------------------------
@@ -146,8 +147,9 @@ def _decide_chunk(chunk: list[Group]) -> list[BatchResult]:
             from .audit import make_record
 
             record_text = make_record(engine, decision, subject, records, known_at=_WORKER["known_at"]).text
+        errors = tuple(f.reason.en for f in decision.findings if f.outcome is Outcome.ERROR)
         out.append(BatchResult(subject.id, subject.kind.value, decision.outcome, canonical_json(decision),
-                               record_text))
+                               record_text, errors))
     return out
 
 
