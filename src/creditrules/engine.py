@@ -143,13 +143,12 @@ class Engine:
         lenient = set() if strict else {i.name for i in infos} - required - allowed
         docs = collect(pm, "creditrules_rulesets", RulesetDoc, lenient=lenient, errors=errors)
         families = collect(pm, "creditrules_families", RuleFamily, lenient=lenient, errors=errors)
-        docs, families = _drop_conflicts(docs, families, lenient, infos, errors)
-        # A skipped plugin is not "loaded": it leaves the manager and the listing.
-        kept = {p for p, _ in docs} | {p for p, _ in families}
-        for info in list(infos):
-            if info.name in lenient and info.name not in kept and pm.get_plugin(info.name) is not None:
-                if any(f"plugin {info.name!r}" in e or f"{info.name!r} (" in e for e in errors):
-                    pm.unregister(name=info.name)
+        dropped = _conflicting_claims(docs, lenient, infos, errors)
+        docs = [(p, d) for p, d in docs if p not in dropped]
+        families = [(p, f) for p, f in families if p not in dropped]
+        for name in dropped:
+            pm.unregister(name=name)
+        # A skipped plugin is not "loaded": collect() and the line above took it out of the manager.
         infos = [i for i in infos if pm.get_plugin(i.name) is not None]
         while True:
             try:
@@ -441,13 +440,12 @@ class Engine:
                     raise RulesetError(layer.origin, f'parameters."{full}".values[{i}].value', problem)
 
 
-def _drop_conflicts(
+def _conflicting_claims(
     docs: list[tuple[str, RulesetDoc]],
-    families: list[tuple[str, RuleFamily]],
     lenient: set[str],
     infos: Sequence[PluginInfo],
     errors: list[str],
-) -> tuple[list[tuple[str, RulesetDoc]], list[tuple[str, RuleFamily]]]:
+) -> set[str]:
     """Two installed plugins claiming one ruleset id: neither is trusted with it.
 
     Which one is genuine cannot be told from inside, and picking by name would
@@ -471,9 +469,7 @@ def _drop_conflicts(
                       f"{'neither' if len(losers) == len(plugins) else ', '.join(map(repr, losers))} is loaded "
                       f"(uninstall one, or name the right one in CREDITRULES_LOAD_PLUGINS)")
         dropped.update(losers)
-    if not dropped:
-        return docs, families
-    return [(p, d) for p, d in docs if p not in dropped], [(p, f) for p, f in families if p not in dropped]
+    return dropped
 
 
 def _culprit(exc: Exception, docs: Sequence[tuple[str, RulesetDoc]], lenient: set[str]) -> str | None:
