@@ -598,3 +598,50 @@ def test_records_survive_a_csv_and_jsonl_file(objs: list[TrainingRecord]) -> Non
         (Path(tmp) / "r.jsonl").write_text(jsonl, encoding="utf-8")
         assert read_records(Path(tmp) / "r.csv") == objs
         assert read_records(Path(tmp) / "r.jsonl") == objs
+
+
+# The reader structures each row with a lean path first and falls back to the
+# checked (cattrs) path when that fails. The lean path must never accept a row
+# the checked path refuses, nor build a different object from it.
+
+_CELLS = st.one_of(
+    st.sampled_from(["", " ", "0", "3", "4.5", "-1", "1e3", "NaN", "2020-01-31", " 2020-02-29 ", "2019-02-29",
+                     "20200131", "true", "是", "no", "2", "teacher", "TRAINER", "school", "centralized", "remote",
+                     "online", "in_person", "county", "T1", "R1", "12.50", "99999999"]),
+    st.text(max_size=6),
+)
+
+
+_VALID = {
+    "person": {"person_id": "T1", "role": "teacher", "school_id": "S1", "probation_start": "", "probation_end": ""},
+    "record": {"record_id": "R1", "person_id": "T1", "level": "school", "category": "remote",
+               "start_date": "2020-01-01", "end_date": "2020-01-31", "hours": "4.5", "practice_hours": "1",
+               "passed": "true", "mode": ""},
+    "project": {"project_id": "P1", "level": "county", "mode": "in_person", "start_date": "2020-01-01",
+                "end_date": "2020-01-02", "hours": "12", "headcount_planned": "30"},
+    "unit": {"unit_id": "U1", "year": "2020", "payroll_total": "100", "schools": "3"},
+}
+
+
+@pytest.mark.parametrize("kind", ["person", "record", "project", "unit"])
+def test_the_lean_structure_path_agrees_with_the_checked_one(kind: str) -> None:
+    from creditrules import convert
+
+    names = [f.name for f in __import__("attrs").fields(convert._CLASSES[kind])]
+    accepted = []
+
+    @settings(max_examples=300)
+    @given(st.dictionaries(st.sampled_from(names + ["unknown_column"]), _CELLS | st.integers(-3, 5) | st.none(),
+                           max_size=3),
+           st.sets(st.sampled_from(sorted(_VALID[kind])), max_size=2))
+    def check(changes: dict[str, Any], dropped: set[str]) -> None:
+        row = {k: v for k, v in _VALID[kind].items() if k not in dropped} | changes
+        try:
+            lean = convert._FAST[kind](row)
+        except Exception:
+            return  # the checked path decides, and words the refusal
+        accepted.append(row)
+        assert convert._structure_checked(kind, row) == lean
+
+    check()
+    assert len(accepted) > 5  # the comparison really ran on rows both paths accept
