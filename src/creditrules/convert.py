@@ -15,13 +15,14 @@ silently.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import json
 import os
 import re
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -525,13 +526,14 @@ def _lines(text: str) -> Iterator[str]:
         yield text[pos:]
 
 
-def _csv_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
+def _csv_rows(lines: Iterable[str], source: str, kind: Kind, offset: int = 0) -> Iterator[_Raw]:
+    """Rows of CSV ``lines`` (header first); ``offset`` is added to line numbers (a block cut from a file)."""
     # strict: an unterminated quote must be an error, not swallow the rest of
     # the file into one cell.
-    reader = csv.reader(_lines(text), strict=True)
+    reader = csv.reader(lines, strict=True)
     names: list[str] | None = None
     while True:
-        start = reader.line_num + 1  # a quoted cell may span lines; report the first
+        start = reader.line_num + 1 + offset  # a quoted cell may span lines; report the first
         try:
             cells = next(reader)
         except StopIteration:
@@ -598,11 +600,12 @@ def _json_reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__  # int too long
 
 
-def _jsonl_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
+def _jsonl_rows(lines: Iterable[str], source: str, kind: Kind) -> Iterator[_Raw]:
     decoder = _json_decoder()
-    # Split on \n only: str.splitlines also breaks on \x1c, \u2028 …, which
-    # would shift the reported line numbers.
-    for line, chunk in enumerate(text.split("\n"), 1):
+    # Lines split on \n only: str.splitlines also breaks on \x1c, \u2028 …,
+    # which would shift the reported line numbers.
+    for line, chunk in enumerate(lines, 1):
+        chunk = chunk.removesuffix("\n")
         if not chunk.strip():
             continue
         try:
@@ -660,21 +663,36 @@ def _json_array_rows(text: str, source: str, kind: Kind) -> Iterator[_Raw]:
         yield error("extra data after the array", index)
 
 
-_FORMATS: dict[str, Callable[[str, str, Kind], Iterator[_Raw]]] = {
-    ".csv": _csv_rows,
-    ".jsonl": _jsonl_rows,
-    ".ndjson": _jsonl_rows,
-    ".json": _json_array_rows,
+# Per suffix: the parser, and how the decoded text is cut into lines for it
+# (None: the parser reads the whole text, so the file is never streamed).
+_FORMATS: dict[str, tuple[Callable[[Any, str, Kind], Iterator[_Raw]], str | None]] = {
+    ".csv": (_csv_rows, ""),  # universal newlines, endings kept: what csv.reader expects
+    ".jsonl": (_jsonl_rows, "\n"),
+    ".ndjson": (_jsonl_rows, "\n"),
+    ".json": (_json_array_rows, None),
 }
+
+#: Bytes read at a time while a file is checked and streamed.
+_BLOCK = 1 << 20
 
 
 def _raw_rows(path: PathArg, kind: Kind, encoding: str | None) -> Iterator[_Raw]:
-    """Rows of ``path`` as (line, dict), with file and syntax errors yielded in place."""
+    """Rows of ``path`` as (line, dict), with file and syntax errors yielded in place.
+
+    A CSV or JSONL file that decodes cleanly is streamed, so reading holds one
+    block and one row at a time, whatever the file's size. Anything else (GBK
+    guessed, a bad byte, a NUL, a JSON array) is decoded whole, where the
+    problem can be found and worded with its line.
+    """
     source = str(path)
-    parse = _FORMATS.get(Path(path).suffix.lower())
-    if parse is None:
+    suffix = Path(path).suffix.lower()
+    if suffix not in _FORMATS:
         reason = f"unsupported file type '{Path(path).suffix}': expected .csv, .jsonl or .json"
         yield FileError(reason, source=source, kind=kind)
+        return
+    parse, newline = _FORMATS[suffix]
+    if newline is not None and _decodes_cleanly(path, encoding):
+        yield from parse(_streamed_lines(path, encoding, newline, source, kind), source, kind)
         return
     try:
         data = Path(path).read_bytes()
@@ -692,7 +710,38 @@ def _raw_rows(path: PathArg, kind: Kind, encoding: str | None) -> Iterator[_Raw]
         reason = "contains a NUL byte: is it a binary or UTF-16 file? Save it as CSV (UTF-8)"
         yield FileError(reason, source=source, line=_line_of(text, text.index("\x00")), kind=kind)
         return
-    yield from parse(text, source, kind)
+    if newline is None:
+        yield from parse(text, source, kind)
+    else:
+        yield from parse(_lines(text) if newline == "" else text.split("\n"), source, kind)
+
+
+def _decodes_cleanly(path: PathArg, encoding: str | None) -> bool:
+    """Does ``path`` decode (as UTF-8, or ``encoding``) without error or NUL? One pass, one block held."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding or "utf-8")()
+        with open(path, "rb") as fh:
+            while block := fh.read(_BLOCK):
+                if "\x00" in decoder.decode(block):
+                    return False
+            decoder.decode(b"", final=True)
+    except Exception:  # noqa: BLE001 - the whole-file path finds the problem again, and words it
+        return False
+    return True
+
+
+def _streamed_lines(path: PathArg, encoding: str | None, newline: str, source: str, kind: Kind) -> Iterator[str]:
+    # The BOM goes as _decode drops it: utf-8-sig when guessing, a leading U+FEFF when named.
+    with open(path, encoding=encoding or "utf-8-sig", newline=newline) as fh:
+        first = True
+        try:
+            for line in fh:
+                if first:
+                    line, first = line.removeprefix("\ufeff"), False
+                yield line
+        except UnicodeDecodeError:
+            raise InputErrors([FileError("changed while it was read: read it again", source=source,
+                                         kind=kind)]) from None
 
 
 def iter_rows(path: PathArg, kind: Kind, *, encoding: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -24,6 +24,19 @@ __all__ = [
 class CreditrulesError(Exception):
     """Base class of every error this library raises deliberately."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled whole (attributes, not constructor arguments): a worker
+        # process hands refusals back to the parent, and Exception's default
+        # would call __init__ with the wrong arguments on the other side.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[CreditrulesError], args: tuple[object, ...], state: dict[str, object]) -> CreditrulesError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidField(CreditrulesError, ValueError):
     """A single field of a model failed validation.
