@@ -10,7 +10,7 @@ import pytest
 
 from creditrules import Engine
 from creditrules.errors import InputErrors
-from creditrules.stream import grouped_people, in_memory_people, run_batch, sort_records
+from creditrules.stream import grouped_people, grouped_rows, in_memory_people, run_batch, sort_records
 
 AS_OF = dt.date(2020, 12, 31)
 CATEGORIES = ("centralized", "remote", "school_based")
@@ -113,3 +113,53 @@ def test_cli_grouped_refuses_an_unsorted_file_and_writes_nothing(tmp_path: Path,
     assert result.exit_code == 2
     assert "is not sorted by person_id" in result.output and "Traceback" not in result.output
     assert not out.exists() and not list(tmp_path.glob(".out.jsonl.*"))
+
+
+def test_refusals_cross_process_boundaries_intact() -> None:
+    import pickle
+
+    from creditrules.convert import DuplicateError, FileError
+    from creditrules.errors import InputError, PluginError, RulesetError
+
+    errors = [
+        InputError("hours: must be ≥ 0", source="r.csv", line=4, record_id="R1", field="hours"),
+        FileError("file is empty", source="p.csv", kind="person"),
+        DuplicateError("duplicate", source="r.csv", line=9, record_id="R1", key=("R1",), first_line=2),
+        RulesetError("x.toml", "rules.a", "bad"),
+        PluginError("boom"),
+    ]
+    batch = InputErrors(errors[:3], truncated=True)
+    for error in [*errors, batch]:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error) and back.__dict__.keys() == error.__dict__.keys()
+    assert [e.message for e in pickle.loads(pickle.dumps(batch)).errors] == [e.message for e in batch.errors]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_with_workers_the_first_refusal_in_file_order_is_the_one_reported(tmp_path: Path, beihai: None,
+                                                                          workers: int) -> None:
+    # A bad cell early, and a row out of order near the end: the workers
+    # structure rows out of step with the process cutting the files, yet the
+    # error reported is the first in the file, and nothing is decided past it.
+    persons, records = write_population(tmp_path, 40, shuffle=False)
+    lines = Path(records).read_text().splitlines()
+    bad = lines[30].split(",")
+    bad[6] = "-3"
+    lines[30] = ",".join(bad)
+    lines[-1], lines[-40] = lines[-40], lines[-1]
+    Path(records).write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputErrors) as exc:
+        decide(grouped_rows(persons, records), workers=workers)
+    assert str(exc.value).splitlines()[1] == f"{records}:31 record {bad[0]}: hours: must be ≥ 0, got '-3'"
+
+
+def test_a_record_id_repeated_with_other_content_within_a_person_is_refused(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 5, shuffle=False)
+    lines = Path(records).read_text().splitlines()
+    twin = lines[2].split(",")
+    twin[6] = "99"
+    lines.insert(3, ",".join(twin))
+    Path(records).write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputErrors) as exc:
+        list(grouped_people(persons, records))
+    assert f"duplicate record_id {twin[0]} (first on line 3) with different content" in str(exc.value)

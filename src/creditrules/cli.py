@@ -391,14 +391,16 @@ def _adjudicate_streaming(
     """Decisions streamed (from a pool with ``--workers``), written as they come, in input order."""
     from .cli_batch import counts_of, stream_decisions
     from .convert import read_projects, read_units
-    from .stream import grouped_people
+    from .split import blocks
 
     if grouped and skip_invalid:
         raise click.UsageError("--skip-invalid reads the whole input first; it cannot be combined with --grouped")
     if grouped:
         others: list[Any] = [*(read_projects(projects, encoding=encoding) if projects else []),
                              *(read_units(units, encoding=encoding) if units else [])]
-        groups: Any = itertools.chain(grouped_people(persons, records, encoding=encoding),
+        # Rows go to the workers unread: each structures its own people, so the
+        # process cutting the files stays light and two workers run near 2×.
+        groups: Any = itertools.chain(blocks(persons, records, encoding=encoding),
                                       ((subject, ()) for subject in _ordered(others)))
     elif skip_invalid:
         valid = read_valid(persons, records, projects, units, encoding=encoding)

@@ -19,25 +19,28 @@ the parent only writes lines.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import itertools
 import multiprocessing as mp
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections import deque
-from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from .canonical import canonical_json
-from .convert import iter_structured, unstructure
+from .convert import Kind, Model, _Duplicates, _located, _raw_rows, _row_id, _structure, unstructure
 from .engine import Engine
 from .errors import InputError, InputErrors
 from .model import Outcome, Person, Subject, TrainingRecord
 
-__all__ = ["BatchResult", "grouped_people", "in_memory_people", "run_batch", "sort_records"]
+__all__ = ["BatchResult", "Unread", "grouped_people", "grouped_rows", "in_memory_people", "run_batch", "sort_records"]
 
 Group = tuple[Subject, Sequence[TrainingRecord]]
 
@@ -49,9 +52,14 @@ class BatchResult:
     subject_id: str
     kind: str
     outcome: Outcome
-    decision_json: str
+    line: bytes  # the decision's canonical JSON and a newline, UTF-8: what the writer writes
     record_text: str | None = None  # the audit record, when a ledger is written
     errors: tuple[str, ...] = ()  # the reasons of its ``error`` findings, for the operator
+    refusal: InputErrors | None = None  # the input was refused here: no decision, and none after it
+
+    @property
+    def decision_json(self) -> str:
+        return self.line[:-1].decode("utf-8")
 
 
 # -- bringing each person's records together ------------------------------------------
@@ -73,38 +81,146 @@ def grouped_people(persons: str, records: str, *, encoding: str | None = None) -
     :raises InputErrors: at the first bad row, a row out of order, or a record
         whose person is not in ``persons`` (nothing is skipped silently).
     """
-    people = _sorted_stream(iter_structured(persons, "person", encoding=encoding), persons, "person_id")
-    recs = _sorted_stream(iter_structured(records, "record", encoding=encoding), records, "person_id")
-    pending = next(recs, None)
-    for person in people:
+    for unread in grouped_rows(persons, records, encoding=encoding):
+        yield unread.read()
+
+
+@frozen
+class Unread:
+    """One person's rows as read from two files sorted by ``person_id``, not yet structured.
+
+    Structuring is most of the cost of reading, so a pool of workers is sent
+    these and each worker structures its own (``read``); the process that
+    splits the files only cuts them into rows. ``refusal`` is a problem found
+    while cutting (a CSV syntax error, a row out of order): it is raised by
+    ``read``, so it surfaces in input order, after every person before it.
+    """
+
+    person: tuple[int, dict[str, Any]] | None
+    records: tuple[tuple[int, dict[str, Any]], ...]
+    sources: tuple[str, str]
+    refusal: InputError | None = None
+
+    def read(self) -> Group:
+        """The person and their records, structured and checked exactly as the readers do.
+
+        :raises InputErrors: the first refused row, in file order.
+        """
+        if self.refusal is not None:
+            raise InputErrors([self.refusal])
+        assert self.person is not None
+        persons, records = self.sources
+        person = _structured("person", self.person, persons)
         assert isinstance(person, Person)
-        if pending is not None and pending.person_id < person.person_id:
-            raise InputErrors([InputError(f"no person {pending.person_id!r} in {persons}", source=records,
-                                          record_id=pending.record_id, field="person_id")])
+        duplicates = _Duplicates("record", records)  # ids are checked within a person (see run-a-province)
         mine: list[TrainingRecord] = []
-        while pending is not None and pending.person_id == person.person_id:
-            mine.append(pending)
-            pending = next(recs, None)
-        yield person, mine
-    if pending is not None:
-        raise InputErrors([InputError(f"no person {pending.person_id!r} in {persons}", source=records,
-                                      record_id=pending.record_id, field="person_id")])
+        for line, row in self.records:
+            record = _structured("record", (line, row), records)
+            assert isinstance(record, TrainingRecord)
+            duplicate = duplicates.check(record, line)
+            if duplicate is not None:
+                raise InputErrors([duplicate])
+            mine.append(record)
+        return person, mine
 
 
-def _sorted_stream(items: Iterable[Any], source: str, key: str) -> Iterator[Any]:
-    last = None
-    for item in items:
+def _structured(kind: Kind, raw: tuple[int, dict[str, Any]], source: str) -> Model:
+    line, row = raw
+    try:
+        return _structure(kind, row)
+    except InputError as exc:
+        raise InputErrors([_located(exc, source, line)]) from None
+
+
+def grouped_rows(persons: str, records: str, *, encoding: str | None = None) -> Iterator[Unread]:
+    """Each person's raw rows from two files sorted by ``person_id``, merged as they stream.
+
+    Only the ids are read here; the last item carries the first problem met
+    (a syntax error, a row out of order, a record whose person is missing),
+    and nothing is read past it.
+    """
+    people = _ordered(_raw_rows(persons, "person", encoding), persons, "person")
+    recs = _ordered(_raw_rows(records, "record", encoding), records, "record")
+    return _merge(people, recs, (persons, records))
+
+
+OrderedRow = tuple[str | None, tuple[int, dict[str, Any]]]
+
+
+def _merge(people: Iterator[OrderedRow | InputError], recs: Iterator[OrderedRow | InputError],
+           sources: tuple[str, str], *, final: bool = True) -> Iterator[Unread]:
+    """Persons with their records; ``final`` is False for a block whose persons continue past it."""
+    pending = next(recs, None)
+    for item in people:
         if isinstance(item, InputError):
-            raise InputErrors([item])
-        value = getattr(item, key)
-        if last is not None and value < last:
-            raise InputErrors([InputError(
-                f"{key} {value!r} comes after {last!r}: the file is not sorted by {key} "
+            yield Unread(None, (), sources, item)
+            return
+        pid, person_row = item
+        mine: list[tuple[int, dict[str, Any]]] = []
+        while pending is not None:
+            if isinstance(pending, InputError):
+                yield Unread(person_row, tuple(mine), sources, pending)
+                return
+            if pending[0] == pid:
+                mine.append(pending[1])
+                pending = next(recs, None)
+            elif pid is not None and pending[0] is not None and pending[0] < pid:
+                yield Unread(person_row, tuple(mine), sources, _no_person(pending, sources))
+                return
+            else:
+                break
+        yield Unread(person_row, tuple(mine), sources)
+    if isinstance(pending, InputError):
+        yield Unread(None, (), sources, pending)
+    elif pending is not None:
+        missing = _no_person(pending, sources)
+        if not final:
+            # A record left over in a block whose persons were all handed out
+            # sorts after the block's last row: the block is out of order, and
+            # the row path would have met that first.
+            missing = next((item for item in recs if isinstance(item, InputError)), missing)
+        yield Unread(None, (), sources, missing)
+
+
+def _no_person(pending: OrderedRow, sources: tuple[str, str]) -> InputError:
+    pid, (line, row) = pending
+    return InputError(f"no person {pid!r} in {sources[0]}", source=sources[1], line=line,
+                      record_id=_row_id("record", row), field="person_id")
+
+
+def _ordered(
+    rows: Iterable[Any], path: str, kind: Kind, after: str | None = None
+) -> Iterator[OrderedRow | InputError]:
+    """(person_id, raw row) of rows that must be sorted by person_id; the first problem ends them.
+
+    ``after`` is the last person_id before these rows (when they continue a file).
+    """
+    last = after
+    for item in rows:
+        if isinstance(item, InputError):
+            yield item
+            return
+        line, row = item
+        value = row.get("person_id")
+        pid = value.strip() or None if isinstance(value, str) else (
+            str(value) if isinstance(value, int) and not isinstance(value, bool) else None)
+        if pid is None:
+            # No id to sort or group by: the row's own refusal says what is wrong with it.
+            try:
+                _structure(kind, row)
+            except InputError as exc:
+                yield _located(exc, path, line)
+                return
+        elif last is not None and pid < last:
+            yield InputError(
+                f"person_id {pid!r} comes after {last!r}: the file is not sorted by person_id "
                 "(use in-memory grouping, or `creditrules sort-records` first)",
-                source=source, record_id=getattr(item, "record_id", None) or value, field=key,
-            )])
-        last = value
-        yield item
+                source=path, line=line, record_id=_row_id(kind, row) or pid, field="person_id",
+            )
+            return
+        else:
+            last = pid
+        yield pid, item
 
 
 def sort_records(records: str, out: str, *, encoding: str | None = None) -> int:
@@ -132,14 +248,43 @@ def sort_records(records: str, out: str, *, encoding: str | None = None) -> int:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(engine: Engine | None, region: str, as_of: dt.date, known_at: dt.date | None, audit: bool) -> None:
-    _WORKER.update(engine=engine or Engine.load(), region=region, as_of=as_of, known_at=known_at, audit=audit)
+def _init_worker(engine: Engine | None, region: str, as_of: dt.date, known_at: dt.date | None, audit: bool,
+                 spool: str | None = None) -> None:
+    _WORKER.update(engine=engine or Engine.load(), region=region, as_of=as_of, known_at=known_at, audit=audit,
+                   spool=spool)
 
 
-def _decide_chunk(chunk: list[Group]) -> list[BatchResult]:
+def _decide_spooled(chunk: list[Any]) -> tuple[str, list[BatchResult]]:
+    """Decide a chunk in a worker and leave its lines in a spool file, not in the pipe.
+
+    Decisions are tens of kilobytes each; sent back through the pool they are
+    copied four times, and the parent's share of that work is what keeps two
+    workers from running at twice the speed of one. The parent appends the
+    file to the output with ``copy_file_range``, in the kernel.
+    """
+    results = _decide_chunk(chunk)
+    path = os.path.join(_WORKER["spool"], f"{os.getpid()}-{next(_SPOOLED)}.jsonl")
+    with open(path, "wb") as fh:
+        fh.write(b"".join(r.line for r in results))
+    return path, [evolve(r, line=b"") for r in results]
+
+
+_SPOOLED = itertools.count()
+
+
+def _decide_chunk(chunk: list[Any]) -> list[BatchResult]:
     engine: Engine = _WORKER["engine"]
     out = []
-    for subject, records in chunk:
+    for item in _expanded(chunk):
+        if isinstance(item, Unread):
+            try:
+                subject, records = item.read()
+            except InputErrors as exc:
+                # Handed back in place: the parent raises it once every decision before it is written.
+                out.append(BatchResult("", "", Outcome.ERROR, b"", refusal=exc))
+                return out
+        else:
+            subject, records = item
         decision = engine.adjudicate(subject, records, region=_WORKER["region"], as_of=_WORKER["as_of"],
                                      known_at=_WORKER["known_at"])
         record_text = None
@@ -148,13 +293,15 @@ def _decide_chunk(chunk: list[Group]) -> list[BatchResult]:
 
             record_text = make_record(engine, decision, subject, records, known_at=_WORKER["known_at"]).text
         errors = tuple(f.reason.en for f in decision.findings if f.outcome is Outcome.ERROR)
-        out.append(BatchResult(subject.id, subject.kind.value, decision.outcome, canonical_json(decision),
-                               record_text, errors))
+        # Encoded here, in the worker: bytes cross the pipe as they are, where a
+        # str would be encoded to pickle it and decoded again on the other side.
+        line = (canonical_json(decision) + "\n").encode("utf-8")
+        out.append(BatchResult(subject.id, subject.kind.value, decision.outcome, line, record_text, errors))
     return out
 
 
 def run_batch(
-    groups: Iterable[Group],
+    groups: Iterable[Any],
     *,
     region: str,
     as_of: dt.date,
@@ -164,8 +311,18 @@ def run_batch(
     audit: bool = False,
     chunk_size: int = 256,
     on_done: Callable[[int], None] | None = None,
+    sink: BinaryIO | None = None,
 ) -> Iterator[BatchResult]:
     """Decide every group, in order, with ``workers`` processes (1: in this process).
+
+    ``groups`` holds (subject, records) pairs, :class:`Unread` persons, or
+    :class:`~creditrules.split.Block` s of them; the last two are read (and
+    refused, if they must be) by the process that decides them.
+
+    With ``sink``, each decision's line is written there, in order, before its
+    result is yielded (and the result's ``line`` is empty): with workers, the
+    lines then go from the workers to the sink through spool files, never
+    through this process.
 
     With ``engine`` given and the ``fork`` start method available, workers
     inherit it (plugins registered directly included); otherwise each worker
@@ -175,34 +332,90 @@ def run_batch(
     if workers <= 1:
         _init_worker(engine or Engine.load(), region, as_of, known_at, audit)
         for chunk in chunks:
-            results = _decide_chunk(chunk)
-            if on_done:
-                on_done(len(results))
-            yield from results
+            yield from _collected(_decide_chunk(chunk), on_done, sink)
         return
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     inherited = engine if ctx.get_start_method() == "fork" else None
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(inherited, region, as_of, known_at, audit)) as pool:
+    with contextlib.ExitStack() as stack:
+        spool = stack.enter_context(tempfile.TemporaryDirectory(prefix="creditrules-spool-")) if sink else None
+        pool = stack.enter_context(ctx.Pool(workers, initializer=_init_worker,
+                                            initargs=(inherited, region, as_of, known_at, audit, spool)))
+        decide = _decide_spooled if spool else _decide_chunk
         # A bounded window of chunks in flight, collected in submission order:
         # order is kept and memory stays flat (Pool.imap would read all input ahead).
         window: deque[Any] = deque()
         for chunk in chunks:
-            window.append(pool.apply_async(_decide_chunk, (chunk,)))
+            window.append(pool.apply_async(decide, (chunk,)))
             if len(window) >= 4 * workers:
-                yield from _collect(window.popleft(), on_done)
+                yield from _collect(window.popleft(), on_done, sink)
         while window:
-            yield from _collect(window.popleft(), on_done)
+            yield from _collect(window.popleft(), on_done, sink)
 
 
-def _collect(pending: Any, on_done: Callable[[int], None] | None) -> list[BatchResult]:
-    results: list[BatchResult] = pending.get()
+def _collect(pending: Any, on_done: Callable[[int], None] | None, sink: BinaryIO | None) -> Iterator[BatchResult]:
+    got = pending.get()
+    if isinstance(got, tuple):
+        path, results = got
+        assert sink is not None
+        _append(sink, path)
+        os.unlink(path)
+        return _collected(results, on_done, None)
+    return _collected(got, on_done, sink)
+
+
+def _append(sink: BinaryIO, path: str) -> None:
+    sink.flush()
+    with open(path, "rb") as src:
+        try:
+            left = os.fstat(src.fileno()).st_size
+            while left > 0:
+                copied = os.copy_file_range(src.fileno(), sink.fileno(), left)
+                if copied == 0:
+                    raise OSError("copy_file_range copied nothing")
+                left -= copied
+        except (OSError, AttributeError, ValueError):  # a pipe, an in-memory sink, an old kernel
+            shutil.copyfileobj(src, sink)
+
+
+def _collected(results: list[BatchResult], on_done: Callable[[int], None] | None,
+               sink: BinaryIO | None) -> Iterator[BatchResult]:
+    for result in results:
+        if result.refusal is not None:
+            raise result.refusal
+        if sink is not None:
+            sink.write(result.line)
+            result = evolve(result, line=b"")
+        yield result
     if on_done:
         on_done(len(results))
-    return results
 
 
-def _chunks(groups: Iterable[Group], size: int) -> Iterator[list[Group]]:
-    it = iter(groups)
-    while chunk := list(islice(it, size)):
+def _expanded(chunk: list[Any]) -> Iterator[Group | Unread]:
+    from .split import Block
+
+    for item in chunk:
+        if isinstance(item, Block):
+            yield from item.unread()
+        else:
+            yield item
+
+
+def _chunks(groups: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Chunks of ``size`` groups; a block of whole persons is a chunk by itself."""
+    from .split import Block
+
+    chunk: list[Any] = []
+    for item in groups:
+        if isinstance(item, Block):
+            if chunk:
+                yield chunk
+                chunk = []
+            yield [item]
+            continue
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
         yield chunk

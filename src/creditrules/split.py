@@ -1,0 +1,194 @@
+"""Cutting a records file sorted by person into blocks of whole persons, read by the workers.
+
+With ``--workers``, the process that reads the input must stay light, or it
+becomes the bottleneck: parsing and structuring rows is most of a batch's
+reading cost. So the records file is cut, as bytes, into blocks of about a
+megabyte that end between two persons; each worker decodes, parses and
+structures its own block, with the same readers and the same checks as a
+single process, and line numbers counted from the file's start. The persons
+file (one row a person) is read here and handed out with the blocks.
+
+Only a plain file can be cut without parsing it: UTF-8, no quote character
+(so every line break ends a row) and no lone carriage return. Any other file
+takes the row path (:func:`creditrules.stream.grouped_rows`): same decisions,
+same refusals, more work for the reading process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import chain
+from typing import IO
+
+from attrs import frozen
+
+from .convert import _csv_rows, _lines, _raw_rows
+from .errors import InputError
+from .stream import OrderedRow, Unread, _merge, _ordered, grouped_rows
+
+__all__ = ["Block", "blocks"]
+
+#: About this many bytes of records per block, a few dozen persons: small enough that the
+#: last blocks keep every worker busy to the end, large enough that cutting costs nothing.
+BLOCK_BYTES = 1 << 18
+
+
+@frozen
+class Block:
+    """Whole persons' record rows, as the file's bytes, and the persons rows that go with them."""
+
+    records: bytes
+    first_line: int  # the file's line number of the block's first line
+    header: str  # the records file's header line
+    after: str | None  # the last person_id before the block, so order is checked across blocks
+    people: tuple[OrderedRow | InputError, ...]
+    sources: tuple[str, str]
+    final: bool  # the last block: the persons and records left are all here
+
+    def unread(self) -> Iterator[Unread]:
+        """Each person of the block with their rows, and any refusal, as the row path gives them."""
+        lines = chain([self.header], _lines(self.records.decode("utf-8")))
+        rows = _csv_rows(lines, self.sources[1], "record", offset=self.first_line - 2)
+        recs = _ordered(rows, self.sources[1], "record", self.after)
+        return _merge(iter(self.people), recs, self.sources, final=self.final)
+
+
+def blocks(persons: str, records: str, *, encoding: str | None = None,
+           size: int = BLOCK_BYTES) -> Iterator[Block | Unread]:
+    """Blocks of whole persons from two files sorted by ``person_id`` (or the row path's items)."""
+    if not (records.lower().endswith(".csv") and (encoding or "utf-8").lower().replace("_", "-") in _UTF8
+            and _plain(records)):
+        yield from grouped_rows(persons, records, encoding=encoding)
+        return
+    with open(records, "rb") as fh:
+        head = _header(fh, records, size)
+        if head is None:
+            fh.close()
+            yield from grouped_rows(persons, records, encoding=encoding)
+            return
+        header, column, line, buf = head
+        people = _ordered(_raw_rows(persons, "person", encoding), persons, "person")
+        handout = _Handout(people)
+        after: str | None = None
+        while True:
+            more = fh.read(size)
+            buf += more
+            cut = _cut(buf, column) if more else len(buf)
+            if cut is None:
+                continue  # one person fills the buffer: read on
+            block, buf = buf[:cut], buf[cut:]
+            last = _last_id(block, column)
+            yield Block(block, line, header, after, handout.upto(last, final=not more), (persons, records), not more)
+            line += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            after = last if last is not None else after
+            if not more:
+                return
+
+
+_UTF8 = ("utf-8", "utf8", "utf-8-sig")
+
+
+def _plain(path: str) -> bool:
+    """UTF-8 throughout, no NUL, no quote, no lone CR: a file whose lines are its rows."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            tail = b""
+            while block := fh.read(BLOCK_BYTES):
+                if b'"' in block or b"\x00" in block:
+                    return False
+                joined = tail + block
+                if joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r"):
+                    return False
+                tail = joined[-1:]
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return not tail.endswith(b"\r")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _header(fh: IO[bytes], source: str, size: int) -> tuple[str, int, int, bytes] | None:
+    """(header line, person_id column, line number after it, bytes after it), or None: take the row path."""
+    data = fh.read(size)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    pos, line = 0, 1
+    while True:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            more = fh.read(size) if len(data) < BLOCK_BYTES else b""
+            if not more:
+                return None  # no header line near the start: let the row path word it
+            data += more
+            continue
+        text = data[pos:end + 1].decode("utf-8")
+        if any(cell.strip() for cell in text.split(",")):
+            break
+        pos, line = end + 1, line + 1
+    if any(isinstance(item, InputError) for item in _csv_rows([text], source, "record")):
+        return None  # a bad header: the row path refuses it in its own words
+    names = [cell.strip() for cell in text.split(",")]
+    if "person_id" not in names:
+        return None
+    return text, names.index("person_id"), line + 1, data[end + 1:]
+
+
+def _person_id(line: bytes, column: int) -> str | None:
+    cells = line.split(b",")
+    return (cells[column].decode("utf-8").strip() or None) if len(cells) > column else None
+
+
+def _cut(buf: bytes, column: int) -> int | None:
+    """Where the last complete person of ``buf`` ends and the next one begins; None if there is none."""
+    pos = buf.rfind(b"\n") + 1
+    run: str | None = None
+    while pos > 0:
+        start = buf.rfind(b"\n", 0, pos - 1) + 1
+        pid = _person_id(buf[start:pos], column)
+        if pid is not None:
+            if run is None:
+                run = pid
+            elif pid != run:
+                return pos
+        pos = start
+    return None
+
+
+def _last_id(block: bytes, column: int) -> str | None:
+    pos = len(block)
+    while pos > 0:
+        start = block.rfind(b"\n", 0, pos - 1) + 1
+        pid = _person_id(block[start:pos], column)
+        if pid is not None:
+            return pid
+        pos = start
+    return None
+
+
+class _Handout:
+    """Deals out the persons rows: each block gets those up to its last person_id."""
+
+    def __init__(self, people: Iterator[OrderedRow | InputError]) -> None:
+        self.people = people
+        self.pending: OrderedRow | InputError | None = None
+        self.done = False
+
+    def upto(self, last: str | None, *, final: bool) -> tuple[OrderedRow | InputError, ...]:
+        taken: list[OrderedRow | InputError] = []
+        while not self.done:
+            item = self.pending if self.pending is not None else next(self.people, None)
+            self.pending = None
+            if item is None:
+                self.done = True
+            elif isinstance(item, InputError):
+                taken.append(item)  # a refusal ends the persons file: raised in this block, in order
+                self.done = True
+            elif not final and (last is None or (item[0] is not None and item[0] > last)):
+                self.pending = item
+                break
+            else:
+                taken.append(item)
+        return tuple(taken)

@@ -1,0 +1,95 @@
+"""Blocks of whole persons cut from the records file: the same decisions and refusals as reading row by row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from creditrules import Engine
+from creditrules.errors import InputErrors
+from creditrules.split import Block, blocks
+from creditrules.stream import grouped_rows, run_batch
+
+from .test_stream import AS_OF, write_population
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    engine = Engine.load()
+    if "beihai" not in engine.chains:
+        pytest.skip("the beihai plugin is not installed")
+    return engine
+
+
+def outcome(groups, engine: Engine, workers: int = 1) -> list[str] | str:  # type: ignore[no-untyped-def]
+    """The decisions' lines, or the refusal's message: what a user of either path sees."""
+    try:
+        return [r.decision_json for r in run_batch(groups, region="beihai", as_of=AS_OF, engine=engine,
+                                                   workers=workers, chunk_size=5)]
+    except InputErrors as exc:
+        return str(exc)
+
+
+DAMAGE = ["none", "bad_cell", "unsorted", "no_person", "bad_person", "blank_lines", "crlf", "quoted", "extra_person"]
+
+
+def damage(persons: str, records: str, how: str, where: int) -> None:
+    rec = Path(records).read_text().splitlines()
+    per = Path(persons).read_text().splitlines()
+    at = 1 + where % (len(rec) - 1)
+    if how == "bad_cell":
+        cells = rec[at].split(",")
+        cells[6] = "x"
+        rec[at] = ",".join(cells)
+    elif how == "unsorted" and at + 1 < len(rec):
+        rec[at], rec[-1] = rec[-1], rec[at]
+    elif how == "no_person":
+        gone = rec[at].split(",")[1]
+        per = [p for p in per if not p.startswith(gone + ",")]
+    elif how == "bad_person":
+        per[1 + where % (len(per) - 1)] += ",surplus"
+    elif how == "blank_lines":
+        rec[at:at] = ["", ",,,"]
+    elif how == "quoted":
+        cells = rec[at].split(",")
+        cells[2] = f'"{cells[2]}"'
+        rec[at] = ",".join(cells)
+    elif how == "extra_person":
+        per.insert(1 + where % (len(per) - 1), per[1 + where % (len(per) - 1)].replace(",", "0,", 1))
+    end = "\r\n" if how == "crlf" else "\n"
+    Path(records).write_text(end.join(rec) + end, newline="")
+    Path(persons).write_text("\n".join(per) + "\n")
+
+
+@settings(max_examples=40, deadline=None)
+@given(how=st.sampled_from(DAMAGE), where=st.integers(0, 10_000), size=st.sampled_from([40, 300, 2_000, 1 << 18]))
+def test_blocks_give_what_the_row_path_gives(tmp_path_factory: pytest.TempPathFactory, engine: Engine,
+                                             how: str, where: int, size: int) -> None:
+    tmp = tmp_path_factory.mktemp("split")
+    persons, records = write_population(tmp, 25, shuffle=False)
+    damage(persons, records, how, where)
+    expected = outcome(grouped_rows(persons, records), engine)
+    items = list(blocks(persons, records, size=size))
+    if how != "quoted":
+        assert all(isinstance(item, Block) for item in items)  # the file was cut, not read row by row
+    assert outcome(iter(items), engine) == expected
+    if how == "none":
+        assert isinstance(expected, list) and len(expected) == 25
+
+
+def test_two_workers_on_blocks_write_the_same_bytes(tmp_path: Path, engine: Engine) -> None:
+    persons, records = write_population(tmp_path, 60, shuffle=False)
+    one = outcome(grouped_rows(persons, records), engine)
+    assert outcome(blocks(persons, records, size=500), engine, workers=2) == one
+
+
+def test_a_person_larger_than_a_block_is_kept_whole(tmp_path: Path, engine: Engine) -> None:
+    persons, records = write_population(tmp_path, 4, shuffle=False)
+    items = list(blocks(persons, records, size=16))
+    assert all(isinstance(item, Block) for item in items)
+    people = [p for item in items for p in item.unread()]  # type: ignore[union-attr]
+    assert len(people) == 4
+    assert outcome(iter(items), engine) == outcome(grouped_rows(persons, records), engine)
