@@ -163,3 +163,22 @@ def test_a_record_id_repeated_with_other_content_within_a_person_is_refused(tmp_
     with pytest.raises(InputErrors) as exc:
         list(grouped_people(persons, records))
     assert f"duplicate record_id {twin[0]} (first on line 3) with different content" in str(exc.value)
+
+
+def test_sorting_in_many_small_runs_writes_the_same_file(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 30, shuffle=True)
+    one, many = str(tmp_path / "one.csv"), str(tmp_path / "many.csv")
+    assert sort_records(records, one) == sort_records(records, many, run_size=7)
+    assert Path(one).read_bytes() == Path(many).read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # runs and temporary files are gone
+
+
+def test_sorting_refuses_bad_rows_and_writes_nothing(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 10, shuffle=True)
+    lines = Path(records).read_text().splitlines()
+    lines[5] = lines[5].replace("county", "planet")
+    Path(records).write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputErrors) as exc:
+        sort_records(records, str(tmp_path / "sorted.csv"), run_size=3)
+    assert f"{records}:6 record" in str(exc.value) and "level: must be one of" in str(exc.value)
+    assert not (tmp_path / "sorted.csv").exists()

@@ -819,13 +819,18 @@ class RowResult(NamedTuple):
     cells: Mapping[str, Any]
 
 
-def iter_results(path: PathArg, kind: Kind, *, encoding: str | None = None) -> Iterator[RowResult]:
+def iter_results(
+    path: PathArg, kind: Kind, *, encoding: str | None = None, duplicates_across_file: bool = True
+) -> Iterator[RowResult]:
     """Every row of ``path`` in file order, accepted or refused; nothing raises for bad input.
 
-    A :class:`FileError` ends the file: rows past it were not read.
+    A :class:`FileError` ends the file: rows past it were not read. A repeated
+    id with other content is refused (:class:`DuplicateError`); that check keeps
+    a few dozen bytes per row, so ``duplicates_across_file=False`` turns it off
+    for readers that must hold nothing per row (they check ids per person).
     """
     source = str(path)
-    duplicates = _Duplicates(kind, source)
+    duplicates = _Duplicates(kind, source) if duplicates_across_file else None
     for item in _raw_rows(path, kind, encoding):
         if isinstance(item, InputError):
             yield RowResult(item.line, None, item, {})
@@ -836,7 +841,7 @@ def iter_results(path: PathArg, kind: Kind, *, encoding: str | None = None) -> I
         except InputError as exc:
             yield RowResult(line, None, _located(exc, source, line), row)
             continue
-        duplicate = duplicates.check(obj, line)
+        duplicate = duplicates.check(obj, line) if duplicates is not None else None
         yield RowResult(line, None, duplicate, row) if duplicate else RowResult(line, obj, None, row)
 
 

@@ -22,17 +22,21 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import heapq
+import io
 import itertools
 import multiprocessing as mp
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections import deque
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from attrs import evolve, frozen
+from attrs import fields as attrs_fields
 
 from .canonical import canonical_json
 from .convert import Kind, Model, _Duplicates, _located, _raw_rows, _row_id, _structure, unstructure
@@ -223,24 +227,82 @@ def _ordered(
         yield pid, item
 
 
-def sort_records(records: str, out: str, *, encoding: str | None = None) -> int:
+def sort_records(records: str, out: str, *, encoding: str | None = None, run_size: int = 100_000) -> int:
     """Write ``records`` sorted by (person_id, end_date, record_id) as UTF-8 CSV; returns the row count.
 
-    Holds the records in memory once; run it where memory allows, then stream
-    the sorted file with ``grouped=True`` as often as needed.
-    """
-    from .convert import read_records
+    An external merge sort: runs of ``run_size`` records are sorted in memory
+    and spilled to temporary files beside ``out``, then merged, so memory is
+    bounded by ``run_size`` whatever the file's size (under 150 MB at the
+    default). Every row is checked as the readers check it; a refused row stops
+    the sort, and nothing is written (record ids are checked per person when
+    the sorted file is streamed).
 
-    rows = sorted(read_records(records, encoding=encoding), key=lambda r: (r.person_id, r.end_date, r.record_id))
-    tmp = Path(out).with_name(f".{Path(out).name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        fields = [f for f in unstructure(rows[0])] if rows else ["record_id"]
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in unstructure(r).items()})
-    os.replace(tmp, out)
-    return len(rows)
+    :raises InputErrors: listing every refused row (up to ``MAX_ERRORS``).
+    """
+    from .convert import MAX_ERRORS, iter_results
+
+    target = Path(out)
+    fields = [f.name for f in attrs_fields(TrainingRecord)]
+    errors: list[InputError] = []
+    count = 0
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.runs-") as spill:
+        runs: list[str] = []
+        # Each row is held as its CSV line (one string, not twenty), so a run
+        # takes well under a kilobyte a row.
+        batch: list[tuple[tuple[str, str, str], str]] = []
+        line = io.StringIO()
+        as_csv = csv.writer(line)
+
+        def spill_batch() -> None:
+            batch.sort(key=lambda item: item[0])
+            path = os.path.join(spill, f"run-{len(runs)}.pickle")
+            with open(path, "wb") as fh:
+                pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+                for item in batch:
+                    pickler.dump(item)
+            runs.append(path)
+            batch.clear()
+
+        for result in iter_results(records, "record", encoding=encoding, duplicates_across_file=False):
+            if result.error is not None:
+                errors.append(result.error)
+                if len(errors) > MAX_ERRORS:
+                    raise InputErrors(errors[:MAX_ERRORS], truncated=True)
+                continue
+            if errors:
+                continue  # keep reading only to list every refusal
+            r = cast(TrainingRecord, result.model)
+            plain = unstructure(r)
+            line.seek(0)
+            line.truncate()
+            as_csv.writerow(["" if plain[f] is None else str(plain[f]) for f in fields])
+            batch.append(((r.person_id, r.end_date.isoformat(), r.record_id), line.getvalue()))
+            count += 1
+            if len(batch) >= run_size:
+                spill_batch()
+        if errors:
+            raise InputErrors(errors)
+        if batch:
+            spill_batch()
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerow(fields)
+            # heapq.merge is stable across runs in run order, and each run was
+            # sorted stably: rows with equal keys keep their input order.
+            for _, text in heapq.merge(*(_spilled(path) for path in runs), key=lambda item: item[0]):
+                fh.write(text)
+        os.replace(tmp, out)
+    return count
+
+
+def _spilled(path: str) -> Iterator[tuple[tuple[str, str, str], str]]:
+    with open(path, "rb") as fh:
+        unpickler = pickle.Unpickler(fh)
+        while True:
+            try:
+                yield unpickler.load()
+            except EOFError:
+                return
 
 
 # -- deciding, in one process or many --------------------------------------------------
