@@ -274,6 +274,9 @@ class _AtAsOf:
     def optional_param(self, rule: RuleDef, name: str, on: dt.date | None = None) -> Any:
         return self._ctx.optional_param(rule, name)
 
+    def params_on(self, rule: RuleDef, names: tuple[str, ...], on: dt.date, optional: tuple[str, ...] = ()) -> Any:
+        return self._ctx.params_on(rule, names, self._ctx.on, optional)
+
 
 class AsOfConversion(CreditConversionFamily):
     """BROKEN: converts hours to credits at the rate in force on as_of, not on the record's end date."""

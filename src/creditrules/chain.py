@@ -80,6 +80,11 @@ class RulesetChain:
         self._names = frozenset(name for layer in layers for name in layer.parameters)
         self._in_force = lru_cache(maxsize=4096)(self._rules_in_force)
         self._ids_in_force = lru_cache(maxsize=4096)(self._rule_ids_in_force)
+        self._changes: dict[tuple[tuple[str, ...], dt.date | None], tuple[dt.date, ...]] = {}
+        self._rule_changes = frozenset(
+            d for a in self.rules
+            for d in (a.rule.since, a.rule.until, a.disabled.since if a.disabled else None) if d is not None
+        )
 
     # -- parameters -----------------------------------------------------------------
 
@@ -109,6 +114,23 @@ class RulesetChain:
         if use is None:
             raise MissingParameter(f"{self.region}: parameter {name!r} has no value in force on {on.isoformat()}")
         return use
+
+    def change_dates(self, names: tuple[str, ...], known_at: dt.date | None = None) -> tuple[dt.date, ...]:
+        """Every date on which one of ``names`` takes a new value, or any rule starts or stops.
+
+        Between two consecutive change dates, every one of ``names`` and the
+        set of rules in force stay the same, so a value looked up once serves
+        the whole span (see :meth:`Context.params_on`).
+        """
+        key = (names, known_at)
+        hit = self._changes.get(key)
+        if hit is None:
+            dates = set(self._rule_changes)
+            for name in names:
+                if name in self._names:
+                    dates.update(self._timeline(name, known_at).sinces)
+            hit = self._changes[key] = tuple(sorted(dates))
+        return hit
 
     def history(self, name: str, known_at: dt.date | None = None) -> tuple[ParameterUse, ...]:
         """Every value ``name`` has taken in this chain, oldest first."""

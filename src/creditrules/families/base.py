@@ -15,6 +15,7 @@ Families run in stages (:attr:`RuleFamily.stage`), then by rule id:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -134,6 +135,12 @@ class Context:
         self.chain = chain
         self.known_at = known_at
         self.on = judgment_date(subject, as_of)
+        # The engine hands lines over sorted by end date, so a period's lines are
+        # one slice; a context built by hand with unsorted lines is scanned.
+        ends = [ln.end for ln in lines]
+        self._ends = ends if all(a <= b for a, b in zip(ends, ends[1:])) else None
+        self._bundles: dict[tuple[str, tuple[str, ...], int], tuple[bool, tuple[ParameterUse | None, ...]]] = {}
+        self._changes: dict[tuple[str, tuple[str, ...]], tuple[dt.date, ...]] = {}
 
     # -- parameters ---------------------------------------------------------------
 
@@ -148,6 +155,34 @@ class Context:
             return self.chain.param(full, on or self.on, self.known_at)
         except LookupError:
             return None
+
+    def params_on(
+        self, rule: RuleDef, names: tuple[str, ...], on: dt.date, optional: tuple[str, ...] = ()
+    ) -> tuple[bool, tuple[ParameterUse | None, ...], bool]:
+        """(rule in force on ``on``, the values of ``names`` then, first time this span is seen).
+
+        For loops over records: the values are looked up once per span between
+        change dates (:meth:`RulesetChain.change_dates`), not once per record.
+        A name in ``optional`` gives ``None`` where absent, as :meth:`optional_param`
+        does; a required one raises as :meth:`param` does, on the first record that
+        needs it. The third item tells a caller when to record the uses.
+        """
+        changes = self._changes.get((rule.id, names))
+        if changes is None:
+            full = tuple(f"{rule.params}.{name}" for name in names)
+            changes = self._changes[rule.id, names] = self.chain.change_dates(full, self.known_at)
+        key = (rule.id, names, bisect.bisect_right(changes, on))
+        hit = self._bundles.get(key)
+        if hit is not None:
+            return hit[0], hit[1], False
+        applies = self.rule_applies(rule, on)
+        uses = tuple(
+            (self.optional_param(rule, name, on) if name in optional else self.param(rule, name, on))
+            if applies else None
+            for name in names
+        )
+        self._bundles[key] = (applies, uses)
+        return applies, uses, True
 
     def shared(self, name: str, on: dt.date | None = None) -> ParameterUse:
         return self.chain.param(name, on or self.as_of, self.known_at)
@@ -173,11 +208,12 @@ class Context:
         return [self.shared("cycle.anchor"), self.shared("cycle.years")]
 
     def lines_in(self, period: Period, *, counted_only: bool = True) -> list[Line]:
-        return [
-            ln
-            for ln in self.lines
-            if period.start <= ln.end <= period.end and (not counted_only or not ln.excluded)
-        ]
+        if self._ends is None:
+            chosen: Iterable[Line] = (ln for ln in self.lines if period.start <= ln.end <= period.end)
+        else:
+            lo = bisect.bisect_left(self._ends, period.start)
+            chosen = self.lines[lo:bisect.bisect_right(self._ends, period.end, lo)]
+        return [ln for ln in chosen if not (counted_only and ln.excluded)]
 
     # -- findings -----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
@@ -58,6 +58,28 @@ def _content(ln: Line) -> tuple[tuple[int, str], ...]:
     if ln.content is None:
         ln.content = tuple((0, "") if v is None else (1, str(v)) for v in _CONTENT_FIELDS(ln.record))
     return ln.content
+
+
+def _sorted_lines(lines: Iterable[Line], primary: Callable[[Line], tuple[Any, ...]]) -> list[Line]:
+    """``lines`` sorted by ``primary``, ties broken on content, then id.
+
+    The same order as sorting on ``primary + (_content, record_id)``, but the
+    content key is made only for the lines that tie, which few do.
+    """
+    out = sorted(lines, key=primary)
+    keys = [primary(ln) for ln in out]
+    i, n = 0, len(out)
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        if j - i > 1:
+            out[i:j] = sorted(out[i:j], key=lambda ln: (_content(ln), ln.record.record_id))
+        i = j
+    return out
+
+
+_CONVERSION = ("hours_per_credit", "quantum", "rounding", "items")
 
 
 def _ids(lines: Iterable[Line]) -> tuple[str, ...]:
@@ -150,9 +172,9 @@ class RepeatTrainingFamily(RuleFamily):
         # Ties on dates break on content before the id: a re-registration of a
         # record (same content, new id) then sorts next to it and takes its
         # place, so it cannot change which of two same-day enrolments counts.
-        candidates = sorted(
+        candidates = _sorted_lines(
             (ln for ln in ctx.lines if not ln.excluded and ctx.rule_applies(rule, ln.end)),
-            key=lambda ln: (ln.record.start_date, ln.end, _content(ln), ln.record.record_id),
+            lambda ln: (ln.record.start_date, ln.end),
         )
         uses = _Uses()
         findings: list[Finding] = []
@@ -185,8 +207,10 @@ class RepeatTrainingFamily(RuleFamily):
         for ln in candidates:
             if ln.excluded:
                 continue
-            cats = ctx.param(rule, "overlap_categories", ln.end)
-            uses.add(cats)
+            _, (cats,), first = ctx.params_on(rule, ("overlap_categories",), ln.end)
+            assert cats is not None
+            if first:
+                uses.add(cats)
             if ln.category not in cats.value:
                 continue
             clash = next((a for a in attended if a.end >= ln.record.start_date), None)
@@ -219,8 +243,10 @@ class RepeatTrainingFamily(RuleFamily):
             if ln.excluded or not ln.record.topic:
                 continue
             prev = last_by_topic.get(ln.record.topic)
-            window = ctx.param(rule, "topic_window_days", ln.end)
-            uses.add(window)
+            _, (window,), first = ctx.params_on(rule, ("topic_window_days",), ln.end)
+            assert window is not None
+            if first:
+                uses.add(window)
             if prev is not None and (ln.record.start_date - prev.end).days <= int(window.value):
                 ln.exclude(rule.id)
                 repeats.append((ln, prev))
@@ -365,14 +391,13 @@ class CreditConversionFamily(RuleFamily):
         item_totals: dict[tuple[str, int], Decimal] = {}
         # Annual item caps go to records in date order; same-day ties break on content before the id
         # (see _content), so a re-registered record cannot take another record's share of a cap.
-        for ln in sorted(ctx.lines, key=lambda x: (x.end, x.record.start_date, _content(x), x.record.record_id)):
-            if not ctx.rule_applies(rule, ln.end):
+        for ln in _sorted_lines(ctx.lines, lambda x: (x.end, x.record.start_date)):
+            applies, (hpc, quantum, rounding, items), first = ctx.params_on(rule, _CONVERSION, ln.end, ("items",))
+            if not applies:
                 continue
-            hpc = ctx.param(rule, "hours_per_credit", ln.end)
-            quantum = ctx.param(rule, "quantum", ln.end)
-            rounding = ctx.param(rule, "rounding", ln.end)
-            items = ctx.optional_param(rule, "items", ln.end)
-            uses.add(hpc, quantum, rounding, items)
+            if first:
+                uses.add(hpc, quantum, rounding, items)
+            assert hpc is not None and quantum is not None and rounding is not None
             spec = (items.value if items else {}).get(ln.record.subcategory or "")
             if spec is not None:
                 credits = self._item_credits(ln, spec)
