@@ -344,7 +344,9 @@ def rules(region: str, as_of: dt.date, known_at: dt.date | None, as_json: bool) 
               help="With --skip-invalid: write the refused rows here as CSV (default: next to --out, "
                    "<name>.rejects.csv; required when decisions go to stdout).")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Decide in this many processes; the output is the same bytes, in the same order.")
+              help="Decide in this many processes; the output is the same bytes, in the same order. "
+                   "Scales with --grouped, where each worker reads its own part of the records file; "
+                   "without it, every file is read and checked in one process first.")
 @click.option("--grouped", is_flag=True,
               help="Persons and records are sorted by person_id (see `creditrules sort-records`): stream them "
                    "with memory bounded by the largest person instead of the population.")

@@ -30,7 +30,7 @@ __all__ = ["Block", "blocks"]
 
 #: About this many bytes of records per block, a few dozen persons: small enough that the
 #: last blocks keep every worker busy to the end, large enough that cutting costs nothing.
-BLOCK_BYTES = 1 << 18
+BLOCK_BYTES = 1 << 17
 
 
 @frozen
