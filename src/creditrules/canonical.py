@@ -36,10 +36,24 @@ def dec(value: Decimal) -> str:
     Exact at any size: ``format(…, "f")`` uses the number's own digits, where
     ``normalize()`` would round to the context's 28 digits.
     """
+    try:
+        hit = _DECS.get(value)
+    except TypeError:  # a signalling NaN cannot be hashed
+        hit = None
+    if hit is not None:
+        return hit
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    text = "0" if text in ("-0", "") else text
+    if len(_DECS) < 100_000 and value.is_finite():
+        _DECS[value] = text
+    return text
+
+
+# Credits and hours repeat a few hundred values; equal decimals have equal text
+# (``dec`` normalises: 4.00 and 4 are both "4"), so a value's text is looked up by the value.
+_DECS: dict[Decimal, str] = {}
 
 
 def to_plain(value: Any) -> Any:
@@ -130,17 +144,6 @@ def _write_any(value: Any) -> str:
 
 
 _SHARED = (Citation, ParameterUse, RulesetRef)
-# Credits and hours repeat a few hundred values; equal decimals have equal text
-# (``dec`` normalises), so a value's text is looked up by the value.
-_DECS: dict[Decimal, str] = {}
-
-
-def _dec_new(value: Decimal) -> str:
-    text = dec(value)
-    if len(_DECS) < 100_000:
-        _DECS[value] = text
-    return text
-
 _WRITERS: dict[type, Callable[[Any], str]] = {}
 
 
@@ -157,7 +160,7 @@ def _expression(t: Any, v: str, env: dict[str, Any]) -> str:
     if t is str:
         return f"_quote({v})"
     if t is Decimal:
-        return f"""('"' + (_decs.get({v}) or _dec_new({v})) + '"')"""
+        return f"""('"' + (_decs.get({v}) or _dec({v})) + '"')"""
     if t is dt.date:
         return f"""('"' + {v}.isoformat() + '"')"""
     if isinstance(t, type) and issubclass(t, StrEnum):
@@ -181,7 +184,7 @@ def _class_writer(cls: type) -> Callable[[Any], str]:
     if cls in _WRITERS:
         return _WRITERS[cls]
     hints = typing.get_type_hints(cls)
-    env: dict[str, Any] = {"_quote": _quote, "_decs": _DECS, "_dec_new": _dec_new, "_any": _write_any}
+    env: dict[str, Any] = {"_quote": _quote, "_decs": _DECS, "_dec": dec, "_any": _write_any}
     pieces = []
     for i, f in enumerate(sorted(attrs.fields(cls), key=lambda f: f.name)):
         key = ("{" if i == 0 else ",") + _quote(f.name) + ":"
