@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from ..model import Finding, Outcome, ParameterUse, Person, Period, Reason, SubjectKind
 from ..ruleset import RuleDef
@@ -187,6 +188,32 @@ class AnnualMinimumFamily(RuleFamily):
 
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         findings = []
+        for year, uses, unit, checks in self._plan(rule, ctx):
+            lines = ctx.lines_in(year)
+            for item, cats, floor, label, label_en in checks:
+                chosen = lines if cats is None else [ln for ln in lines if ln.category in cats]
+                j = Judgement(measure(chosen, unit), floor)
+                outcome = j.outcome(ctx, rule, year)
+                findings.append(ctx.finding(
+                    rule, self.name, outcome,
+                    _threshold_reason(label, label_en, j, unit, outcome),
+                    uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
+                    unit=unit, period=year, item=item,
+                ))
+        return findings
+
+    def _plan(self, rule: RuleDef, ctx: Context) -> list[tuple[Period, tuple[ParameterUse, ...], str, list[Any]]]:
+        """Per year: the period, the values in force for it, and each check with its labels.
+
+        None of it depends on the person, so it is made once per (chain, rule,
+        as_of, known_at) and reused for every person of a batch.
+        """
+        plans: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_plans", {})
+        key = (ctx.chain.hash, rule.id, ctx.as_of, ctx.known_at)
+        plan = plans.get(key)
+        if plan is not None:
+            return plan  # type: ignore[no-any-return]
+        plan = []
         for year in _years(ctx, rule):
             # A finished year is judged by the values in force for it, so a later
             # change of policy never rewrites an earlier year's verdict.
@@ -194,26 +221,16 @@ class AnnualMinimumFamily(RuleFamily):
             minimum = ctx.param(rule, "minimum", on)
             unit_use = ctx.param(rule, "unit", on)
             per_cat = ctx.param(rule, "category_minimum", on)
-            unit = str(unit_use.value)
-            uses = [minimum, unit_use, per_cat, *ctx.cycle_uses()]
-            lines = ctx.lines_in(year)
-            checks = [("total", None, minimum.value)] + [
-                (key, key.split("+"), floor) for key, floor in sorted(per_cat.value.items())
-            ]
-            for item, cats, floor in checks:
-                chosen = lines if cats is None else [ln for ln in lines if ln.category in cats]
-                j = Judgement(measure(chosen, unit), floor)
-                outcome = j.outcome(ctx, rule, year)
-                label = "" if cats is None else category_zh(item)
-                label_en = "" if cats is None else f" {item}"
-                findings.append(ctx.finding(
-                    rule, self.name, outcome,
-                    _threshold_reason(f"{year.start.year}年度{label}", f"Year {year.start.year}{label_en}",
-                                      j, unit, outcome),
-                    uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
-                    unit=unit, period=year, item=item,
-                ))
-        return findings
+            uses = tuple(sorted([minimum, unit_use, per_cat, *ctx.cycle_uses()], key=lambda u: u.name))
+            checks: list[Any] = [("total", None, minimum.value, f"{year.start.year}年度", f"Year {year.start.year}")]
+            for item, floor in sorted(per_cat.value.items()):
+                checks.append((item, item.split("+"), floor, f"{year.start.year}年度{category_zh(item)}",
+                               f"Year {year.start.year} {item}"))
+            plan.append((year, uses, str(unit_use.value), checks))
+        if len(plans) > 1024:
+            plans.clear()
+        plans[key] = plan
+        return plan
 
 
 class TrainerMinimumFamily(RuleFamily):
