@@ -182,3 +182,30 @@ def test_sorting_refuses_bad_rows_and_writes_nothing(tmp_path: Path) -> None:
         sort_records(records, str(tmp_path / "sorted.csv"), run_size=3)
     assert f"{records}:6 record" in str(exc.value) and "level: must be one of" in str(exc.value)
     assert not (tmp_path / "sorted.csv").exists()
+
+
+def test_a_gz_output_is_the_same_decisions_compressed_whatever_the_workers(tmp_path: Path, beihai: None) -> None:
+    import gzip
+
+    persons, records = write_population(tmp_path, 50, shuffle=False)
+    plain = tmp_path / "d.jsonl"
+    assert _cli("--persons", persons, "--records", records, "--out", str(plain)).exit_code == 0
+    outputs = []
+    for workers in ("1", "2"):
+        packed = tmp_path / f"d{workers}.jsonl.gz"
+        result = _cli("--persons", persons, "--records", records, "--grouped", "--workers", workers,
+                      "--out", str(packed))
+        assert result.exit_code == 0, result.output
+        assert gzip.decompress(packed.read_bytes()) == plain.read_bytes()
+        outputs.append(packed.read_bytes())
+    assert outputs[0] == outputs[1]  # one gzip member per chunk, made the same way by every worker
+    assert len(outputs[0]) < plain.stat().st_size / 5
+
+    from click.testing import CliRunner
+
+    from creditrules.cli import main
+
+    person = Path(persons).read_text().splitlines()[7].split(",")[0]
+    shown = [CliRunner().invoke(main, ["explain", "--decision", str(path), "--id", person]).output
+             for path in (plain, tmp_path / "d2.jsonl.gz")]
+    assert shown[0] == shown[1] and f"person {person}" in shown[0]

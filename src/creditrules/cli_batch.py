@@ -150,7 +150,8 @@ def stream_decisions(
     try:
         with _progress(progress) as advance:
             for result in run_batch(groups, region=region, as_of=as_of, known_at=known_at, workers=workers,
-                                    engine=engine, audit=ledger is not None, on_done=advance, sink=sink):
+                                    engine=engine, audit=ledger is not None, on_done=advance, sink=sink,
+                                    compress=target is not None and target.suffix == ".gz"):
                 counts[result.kind, result.outcome.value] += 1
                 errors.extend(f"{result.kind} {result.subject_id}: {why}" for why in result.errors)
                 if staged is not None and result.record_text is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import datetime as dt
 import heapq
 import io
@@ -311,9 +312,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(engine: Engine | None, region: str, as_of: dt.date, known_at: dt.date | None, audit: bool,
-                 spool: str | None = None) -> None:
+                 spool: str | None = None, compress: bool = False) -> None:
     _WORKER.update(engine=engine or Engine.load(), region=region, as_of=as_of, known_at=known_at, audit=audit,
-                   spool=spool)
+                   spool=spool, compress=compress)
 
 
 def _decide_spooled(chunk: list[Any]) -> tuple[str, list[BatchResult]]:
@@ -326,9 +327,25 @@ def _decide_spooled(chunk: list[Any]) -> tuple[str, list[BatchResult]]:
     """
     results = _decide_chunk(chunk)
     path = os.path.join(_WORKER["spool"], f"{os.getpid()}-{next(_SPOOLED)}.jsonl")
+    data, results = _chunk_bytes(results, _WORKER["compress"])
     with open(path, "wb") as fh:
-        fh.write(b"".join(r.line for r in results))
-    return path, [evolve(r, line=b"") for r in results]
+        fh.write(data)
+    return path, results
+
+
+def _chunk_bytes(results: list[BatchResult], compress: bool) -> tuple[bytes, list[BatchResult]]:
+    """The lines of a chunk's decisions up to any refusal, as written (one gzip member when
+    compressing), and the results with their lines taken out."""
+    done = list(itertools.takewhile(lambda r: r.refusal is None, results))
+    data = b"".join(r.line for r in done)
+    if data and compress:
+        # mtime=0: the same decisions give the same bytes, whenever they are written.
+        data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+    return data, [evolve(r, line=b"") for r in done] + results[len(done):]
+
+
+#: gzip level 1: decisions shrink about 9× at about 375 MB/s a core (level 6: 12×, 150 MB/s).
+GZIP_LEVEL = 1
 
 
 _SPOOLED = itertools.count()
@@ -374,6 +391,7 @@ def run_batch(
     chunk_size: int = 256,
     on_done: Callable[[int], None] | None = None,
     sink: BinaryIO | None = None,
+    compress: bool = False,
 ) -> Iterator[BatchResult]:
     """Decide every group, in order, with ``workers`` processes (1: in this process).
 
@@ -384,7 +402,9 @@ def run_batch(
     With ``sink``, each decision's line is written there, in order, before its
     result is yielded (and the result's ``line`` is empty): with workers, the
     lines then go from the workers to the sink through spool files, never
-    through this process.
+    through this process. With ``compress`` too, each chunk's lines are one gzip
+    member (made by the worker that decided them); members concatenated are one
+    gzip file, which ``gzip`` and ``zcat`` read whole.
 
     With ``engine`` given and the ``fork`` start method available, workers
     inherit it (plugins registered directly included); otherwise each worker
@@ -394,7 +414,7 @@ def run_batch(
     if workers <= 1:
         _init_worker(engine or Engine.load(), region, as_of, known_at, audit)
         for chunk in chunks:
-            yield from _collected(_decide_chunk(chunk), on_done, sink)
+            yield from _collected(_decide_chunk(chunk), on_done, sink, compress)
         return
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
@@ -402,7 +422,8 @@ def run_batch(
     with contextlib.ExitStack() as stack:
         spool = stack.enter_context(tempfile.TemporaryDirectory(prefix="creditrules-spool-")) if sink else None
         pool = stack.enter_context(ctx.Pool(workers, initializer=_init_worker,
-                                            initargs=(inherited, region, as_of, known_at, audit, spool)))
+                                            initargs=(inherited, region, as_of, known_at, audit, spool,
+                                                      compress)))
         decide = _decide_spooled if spool else _decide_chunk
         # A bounded window of chunks in flight, collected in submission order:
         # order is kept and memory stays flat (Pool.imap would read all input ahead).
@@ -410,20 +431,21 @@ def run_batch(
         for chunk in chunks:
             window.append(pool.apply_async(decide, (chunk,)))
             if len(window) >= 4 * workers:
-                yield from _collect(window.popleft(), on_done, sink)
+                yield from _collect(window.popleft(), on_done, sink, compress)
         while window:
-            yield from _collect(window.popleft(), on_done, sink)
+            yield from _collect(window.popleft(), on_done, sink, compress)
 
 
-def _collect(pending: Any, on_done: Callable[[int], None] | None, sink: BinaryIO | None) -> Iterator[BatchResult]:
+def _collect(pending: Any, on_done: Callable[[int], None] | None, sink: BinaryIO | None,
+             compress: bool) -> Iterator[BatchResult]:
     got = pending.get()
     if isinstance(got, tuple):
         path, results = got
         assert sink is not None
         _append(sink, path)
         os.unlink(path)
-        return _collected(results, on_done, None)
-    return _collected(got, on_done, sink)
+        return _collected(results, on_done, None, False)
+    return _collected(got, on_done, sink, compress)
 
 
 def _append(sink: BinaryIO, path: str) -> None:
@@ -441,13 +463,13 @@ def _append(sink: BinaryIO, path: str) -> None:
 
 
 def _collected(results: list[BatchResult], on_done: Callable[[int], None] | None,
-               sink: BinaryIO | None) -> Iterator[BatchResult]:
+               sink: BinaryIO | None, compress: bool) -> Iterator[BatchResult]:
+    if sink is not None:
+        data, results = _chunk_bytes(results, compress)
+        sink.write(data)
     for result in results:
         if result.refusal is not None:
             raise result.refusal
-        if sink is not None:
-            sink.write(result.line)
-            result = evolve(result, line=b"")
         yield result
     if on_done:
         on_done(len(results))
