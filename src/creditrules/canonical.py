@@ -20,7 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum, StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
@@ -88,21 +88,8 @@ def decision_converter() -> cattrs.Converter:
     conv.register_structure_hook(dt.date, lambda v, _: dt.date.fromisoformat(v))
     conv.register_structure_hook_func(lambda t: t is Any, lambda v, _: v)
     # Findings share ParameterUse objects from the chain's cached timelines, so
-    # their plain form is memoised by identity (the entry keeps the object alive,
-    # so an id is never reused while cached).
-    plain_use = conv.get_unstructure_hook(ParameterUse)
-    memo: dict[int, tuple[ParameterUse, Any]] = {}
-
-    def unstructure_use(use: ParameterUse) -> Any:
-        hit = memo.get(id(use))
-        if hit is not None and hit[0] is use:
-            return hit[1]
-        plain = plain_use(use)
-        if len(memo) < 100_000:
-            memo[id(use)] = (use, plain)
-        return plain
-
-    conv.register_unstructure_hook(ParameterUse, unstructure_use)
+    # their plain form is memoised by identity.
+    conv.register_unstructure_hook(ParameterUse, _memoised(conv.get_unstructure_hook(ParameterUse)))
     return conv
 
 
@@ -143,6 +130,7 @@ def _write_any(value: Any) -> str:
     return json.dumps(to_plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+T = TypeVar("T")
 _SHARED = (Citation, ParameterUse, RulesetRef)
 _WRITERS: dict[type, Callable[[Any], str]] = {}
 
@@ -201,11 +189,14 @@ def _class_writer(cls: type) -> Callable[[Any], str]:
     return write
 
 
-def _memoised(write: Callable[[Any], str]) -> Callable[[Any], str]:
-    # Keyed by identity, the entry keeping the object alive so its id is not reused.
-    memo: dict[int, tuple[Any, str]] = {}
+def _memoised(write: Callable[[Any], T]) -> Callable[[Any], T]:
+    """``write`` memoised by the identity of its argument (for immutable, shared objects).
 
-    def cached(obj: Any) -> str:
+    Each entry keeps its object alive, so an id is never reused while it is cached.
+    """
+    memo: dict[int, tuple[Any, T]] = {}
+
+    def cached(obj: Any) -> T:
         hit = memo.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]
