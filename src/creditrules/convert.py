@@ -783,8 +783,9 @@ class _Duplicates:
     def check(self, obj: Model, line: int) -> DuplicateError | None:
         fields = _ID_FIELDS[self.kind]
         key = tuple(getattr(obj, name) for name in fields)
-        first = self.first.setdefault(key, (line, hash(obj)))
-        if first[1] == hash(obj):
+        digest = hash(obj)
+        first = self.first.setdefault(key, (line, digest))
+        if first[1] == digest:
             return None
         what = " ".join(f"{name} {_shown(value)}" for name, value in zip(fields, key))
         reason = f"duplicate {what} (first on line {first[0]}) with different content"
