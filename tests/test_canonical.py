@@ -88,3 +88,11 @@ def test_compiled_writer_escapes_text_and_decimals_like_json_dumps(zh: str, en: 
     finding = Finding(rule=zh, family=en, outcome=Outcome.WARN, reason=Reason(zh, en), citation=Citation(en, zh),
                       measured=value, records=(zh, en), item=zh)
     assert canonical_json(finding) == plain_json(finding)
+
+
+@pytest.mark.parametrize("raw", ["sNaN", "NaN", "-0.00", "1E+3", "Infinity"])
+def test_compiled_writer_takes_any_decimal_the_reference_takes(raw: str) -> None:
+    from creditrules.model import Totals
+
+    totals = Totals(hours=Decimal(raw), credits=None)
+    assert canonical_json(totals) == plain_json(totals)

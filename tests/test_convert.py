@@ -645,3 +645,12 @@ def test_the_lean_structure_path_agrees_with_the_checked_one(kind: str) -> None:
 
     check()
     assert len(accepted) > 5  # the comparison really ran on rows both paths accept
+
+
+def test_a_second_bom_is_not_taken_for_the_first(tmp_path: Path) -> None:
+    """A file saved twice with a BOM keeps the second one in its header, streamed or not."""
+    path = tmp_path / "persons.csv"
+    path.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbfperson_id,role\nT0,teacher\n")
+    with pytest.raises(InputErrors) as exc:
+        read_persons(path)
+    assert "unknown column" in str(exc.value)

@@ -33,7 +33,8 @@ def outcome(groups, engine: Engine, workers: int = 1) -> list[str] | str:  # typ
         return str(exc)
 
 
-DAMAGE = ["none", "bad_cell", "unsorted", "no_person", "bad_person", "blank_lines", "crlf", "quoted", "extra_person"]
+DAMAGE = ["none", "bad_cell", "unsorted", "unsorted_next", "blank_person_id", "no_person", "bad_person",
+          "blank_lines", "crlf", "quoted", "extra_person", "person_twice", "person_twice_changed"]
 
 
 def damage(persons: str, records: str, how: str, where: int) -> None:
@@ -46,6 +47,16 @@ def damage(persons: str, records: str, how: str, where: int) -> None:
         rec[at] = ",".join(cells)
     elif how == "unsorted" and at + 1 < len(rec):
         rec[at], rec[-1] = rec[-1], rec[at]
+    elif how == "unsorted_next" and at + 1 < len(rec):
+        rec[at], rec[at + 1] = rec[at + 1], rec[at]  # at a person boundary, exactly where a block may end
+    elif how == "blank_person_id":
+        cells = rec[at].split(",")
+        cells[1] = " "
+        rec[at] = ",".join(cells)
+    elif how in ("person_twice", "person_twice_changed"):
+        i = 1 + where % (len(per) - 1)
+        twin = per[i] if how == "person_twice" else per[i].replace("teacher", "principal")
+        per.insert(i + 1, twin)
     elif how == "no_person":
         gone = rec[at].split(",")[1]
         per = [p for p in per if not p.startswith(gone + ",")]

@@ -209,3 +209,58 @@ def test_a_gz_output_is_the_same_decisions_compressed_whatever_the_workers(tmp_p
     shown = [CliRunner().invoke(main, ["explain", "--decision", str(path), "--id", person]).output
              for path in (plain, tmp_path / "d2.jsonl.gz")]
     assert shown[0] == shown[1] and f"person {person}" in shown[0]
+
+
+def test_a_bad_cell_is_reported_before_a_later_row_out_of_order_in_the_same_person(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text("person_id,role\nT0,teacher\nT1,teacher\n")
+    (tmp_path / "r.csv").write_text("record_id,person_id,level,category,start_date,end_date,hours\n"
+                                    "A,T1,county,remote,2019-01-01,2019-01-02,x\n"
+                                    "B,T0,county,remote,2019-01-01,2019-01-02,6\n")
+    with pytest.raises(InputErrors) as exc:
+        list(grouped_people(str(tmp_path / "p.csv"), str(tmp_path / "r.csv")))
+    assert str(exc.value).splitlines()[1] == f"{tmp_path / 'r.csv'}:2 record A: hours: must be a number, got 'x'"
+
+
+def test_a_person_listed_twice_counts_once_and_twice_with_other_content_is_refused(tmp_path: Path) -> None:
+    records = tmp_path / "r.csv"
+    records.write_text("record_id,person_id,level,category,start_date,end_date,hours\n"
+                       "A,T1,county,remote,2019-01-01,2019-01-02,6\n")
+    same, other = tmp_path / "same.csv", tmp_path / "other.csv"
+    same.write_text("person_id,role\nT0,teacher\nT1,teacher\nT1,teacher\n")
+    other.write_text("person_id,role\nT0,teacher\nT1,teacher\nT1,principal\n")
+    people = list(grouped_people(str(same), str(records)))
+    assert [(p.person_id, [r.record_id for r in rs]) for p, rs in people] == [("T0", []), ("T1", ["A"])]
+    with pytest.raises(InputErrors) as exc:
+        list(grouped_people(str(other), str(records)))
+    assert "duplicate person_id T1 (first on line 3) with different content" in str(exc.value)
+
+
+def test_a_named_pipe_is_read_once_and_whole(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    from creditrules.convert import read_persons
+
+    fifo = tmp_path / "persons.csv"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w") as fh:
+            fh.write("person_id,role\nT0,teacher\n")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    assert [p.person_id for p in read_persons(str(fifo))] == ["T0"]
+    writer.join(5)
+
+
+def test_an_empty_gz_output_is_still_a_gzip_file(tmp_path: Path, beihai: None) -> None:
+    import gzip
+
+    (tmp_path / "p.csv").write_text("person_id,role\n")
+    (tmp_path / "r.csv").write_text("record_id,person_id,level,category,start_date,end_date,hours\n")
+    out = tmp_path / "d.jsonl.gz"
+    result = _cli("--persons", str(tmp_path / "p.csv"), "--records", str(tmp_path / "r.csv"), "--grouped",
+                  "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:2] == b"\x1f\x8b" and gzip.decompress(out.read_bytes()) == b""

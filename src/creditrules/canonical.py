@@ -148,7 +148,7 @@ def _expression(t: Any, v: str, env: dict[str, Any]) -> str:
     if t is str:
         return f"_quote({v})"
     if t is Decimal:
-        return f"""('"' + (_decs.get({v}) or _dec({v})) + '"')"""
+        return f"""('"' + _dec({v}) + '"')"""
     if t is dt.date:
         return f"""('"' + {v}.isoformat() + '"')"""
     if isinstance(t, type) and issubclass(t, StrEnum):
@@ -172,7 +172,7 @@ def _class_writer(cls: type) -> Callable[[Any], str]:
     if cls in _WRITERS:
         return _WRITERS[cls]
     hints = typing.get_type_hints(cls)
-    env: dict[str, Any] = {"_quote": _quote, "_decs": _DECS, "_dec": dec, "_any": _write_any}
+    env: dict[str, Any] = {"_quote": _quote, "_dec": dec, "_any": _write_any}
     pieces = []
     for i, f in enumerate(sorted(attrs.fields(cls), key=lambda f: f.name)):
         key = ("{" if i == 0 else ",") + _quote(f.name) + ":"

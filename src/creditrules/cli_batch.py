@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import gzip
 import os
 import sys
 import tempfile
@@ -147,15 +148,18 @@ def stream_decisions(
         sys.stdout.flush()
     # Bytes, always: the canonical UTF-8, whatever the terminal's locale.
     sink = tmp.open("wb") if tmp else sys.stdout.buffer
+    compress = target is not None and target.suffix == ".gz"
     try:
         with _progress(progress) as advance:
             for result in run_batch(groups, region=region, as_of=as_of, known_at=known_at, workers=workers,
                                     engine=engine, audit=ledger is not None, on_done=advance, sink=sink,
-                                    compress=target is not None and target.suffix == ".gz"):
+                                    compress=compress):
                 counts[result.kind, result.outcome.value] += 1
                 errors.extend(f"{result.kind} {result.subject_id}: {why}" for why in result.errors)
                 if staged is not None and result.record_text is not None:
                     staged.write(result.record_text + "\n")
+        if compress and sink.tell() == 0:
+            sink.write(gzip.compress(b"", mtime=0))  # no decisions: still a gzip file, for zcat
         if tmp:
             sink.close()
             os.replace(tmp, target)  # type: ignore[arg-type]

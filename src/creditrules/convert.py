@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import re
+import stat
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -692,7 +693,9 @@ def _raw_rows(path: PathArg, kind: Kind, encoding: str | None) -> Iterator[_Raw]
         return
     parse, newline = _FORMATS[suffix]
     if newline is not None and _decodes_cleanly(path, encoding):
-        yield from parse(_streamed_lines(path, encoding, newline, source, kind), source, kind)
+        problems: list[InputError] = []
+        yield from parse(_streamed_lines(path, encoding, newline, source, kind, problems), source, kind)
+        yield from problems
         return
     try:
         data = Path(path).read_bytes()
@@ -719,6 +722,8 @@ def _raw_rows(path: PathArg, kind: Kind, encoding: str | None) -> Iterator[_Raw]
 def _decodes_cleanly(path: PathArg, encoding: str | None) -> bool:
     """Does ``path`` decode (as UTF-8, or ``encoding``) without error or NUL? One pass, one block held."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a pipe or a device can be read once only: read it whole
         decoder = codecs.getincrementaldecoder(encoding or "utf-8")()
         with open(path, "rb") as fh:
             while block := fh.read(_BLOCK):
@@ -730,18 +735,20 @@ def _decodes_cleanly(path: PathArg, encoding: str | None) -> bool:
     return True
 
 
-def _streamed_lines(path: PathArg, encoding: str | None, newline: str, source: str, kind: Kind) -> Iterator[str]:
-    # The BOM goes as _decode drops it: utf-8-sig when guessing, a leading U+FEFF when named.
+def _streamed_lines(
+    path: PathArg, encoding: str | None, newline: str, source: str, kind: Kind, problems: list[InputError]
+) -> Iterator[str]:
+    # The BOM goes as _decode drops it: utf-8-sig when guessing, one leading U+FEFF when named.
     with open(path, encoding=encoding or "utf-8-sig", newline=newline) as fh:
-        first = True
+        first = encoding is not None
         try:
             for line in fh:
                 if first:
                     line, first = line.removeprefix("\ufeff"), False
                 yield line
-        except UnicodeDecodeError:
-            raise InputErrors([FileError("changed while it was read: read it again", source=source,
-                                         kind=kind)]) from None
+        except UnicodeDecodeError:  # the file changed after it was checked
+            problems.append(FileError("changed while it was read; nothing after this point was read: read it "
+                                      "again", source=source, kind=kind))
 
 
 def iter_rows(path: PathArg, kind: Kind, *, encoding: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -16,6 +16,8 @@ same refusals, more work for the reading process.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from itertools import chain
 from typing import IO
@@ -94,6 +96,8 @@ def _plain(path: str) -> bool:
 
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a pipe can be read once only
         with open(path, "rb") as fh:
             tail = b""
             while block := fh.read(BLOCK_BYTES):
@@ -136,23 +140,39 @@ def _header(fh: IO[bytes], source: str, size: int) -> tuple[str, int, int, bytes
     return text, names.index("person_id"), line + 1, data[end + 1:]
 
 
-def _person_id(line: bytes, column: int) -> str | None:
-    cells = line.split(b",")
-    return (cells[column].decode("utf-8").strip() or None) if len(cells) > column else None
+_BLANK = object()  # a line with no content at all, which the readers skip
+
+
+def _person_id(line: bytes, column: int) -> str | None | object:
+    """The line's person_id; None for a row without one; ``_BLANK`` for an empty line."""
+    cells = line.decode("utf-8").split(",")
+    if all(not cell.strip() for cell in cells):
+        return _BLANK
+    return (cells[column].strip() or None) if len(cells) > column else None
 
 
 def _cut(buf: bytes, column: int) -> int | None:
-    """Where the last complete person of ``buf`` ends and the next one begins; None if there is none."""
+    """Where ``buf`` can be cut so that a block ends with whole persons; None if nowhere yet.
+
+    The cut goes before the last person's rows (they may go on in the next
+    read), and only between two rows whose ids are both present and increase:
+    next to a row the order check refuses, the block's end would change which
+    person is decided before the refusal.
+    """
     pos = buf.rfind(b"\n") + 1
-    run: str | None = None
+    after: str | None | object = _BLANK  # the id of the nearest non-empty row after ``pos``
+    run: str | None | object = _BLANK  # the id of the last person's rows
     while pos > 0:
         start = buf.rfind(b"\n", 0, pos - 1) + 1
         pid = _person_id(buf[start:pos], column)
-        if pid is not None:
-            if run is None:
+        if pid is not _BLANK:
+            if run is _BLANK:
                 run = pid
-            elif pid != run:
+            elif pid != run and isinstance(pid, str) and isinstance(after, str) and pid < after:
                 return pos
+            if pid != run:
+                run = None  # past the last person: any valid boundary from here back will do
+            after = pid
         pos = start
     return None
 
@@ -162,7 +182,7 @@ def _last_id(block: bytes, column: int) -> str | None:
     while pos > 0:
         start = block.rfind(b"\n", 0, pos - 1) + 1
         pid = _person_id(block[start:pos], column)
-        if pid is not None:
+        if isinstance(pid, str):
             return pid
         pos = start
     return None

@@ -111,10 +111,12 @@ class Unread:
 
         :raises InputErrors: the first refused row, in file order.
         """
-        if self.refusal is not None:
+        if self.person is None:
+            assert self.refusal is not None
             raise InputErrors([self.refusal])
-        assert self.person is not None
         persons, records = self.sources
+        # The rows before the refusal come first in the file, so their own
+        # problems are the ones to report.
         person = _structured("person", self.person, persons)
         assert isinstance(person, Person)
         duplicates = _Duplicates("record", records)  # ids are checked within a person (see run-a-province)
@@ -126,6 +128,8 @@ class Unread:
             if duplicate is not None:
                 raise InputErrors([duplicate])
             mine.append(record)
+        if self.refusal is not None:
+            raise InputErrors([self.refusal])
         return person, mine
 
 
@@ -156,11 +160,21 @@ def _merge(people: Iterator[OrderedRow | InputError], recs: Iterator[OrderedRow 
            sources: tuple[str, str], *, final: bool = True) -> Iterator[Unread]:
     """Persons with their records; ``final`` is False for a block whose persons continue past it."""
     pending = next(recs, None)
+    previous: OrderedRow | None = None
     for item in people:
         if isinstance(item, InputError):
             yield Unread(None, (), sources, item)
             return
         pid, person_row = item
+        if previous is not None and pid == previous[0]:
+            # A sorted file keeps a repeated person next to the first: the same
+            # row again counts once, as the in-memory path has it; other content is refused.
+            twin = _twin(previous[1], person_row, sources[0])
+            if twin is None:
+                continue
+            yield Unread(None, (), sources, twin)
+            return
+        previous = item
         mine: list[tuple[int, dict[str, Any]]] = []
         while pending is not None:
             if isinstance(pending, InputError):
@@ -185,6 +199,21 @@ def _merge(people: Iterator[OrderedRow | InputError], recs: Iterator[OrderedRow 
             # the row path would have met that first.
             missing = next((item for item in recs if isinstance(item, InputError)), missing)
         yield Unread(None, (), sources, missing)
+
+
+def _twin(first: tuple[int, dict[str, Any]], again: tuple[int, dict[str, Any]], source: str) -> InputError | None:
+    """None when a repeated person row is the first one again; else why it is refused."""
+    try:
+        original = _structure("person", first[1])
+    except InputError:
+        return None  # the first row's own refusal comes first
+    try:
+        repeat = _structure("person", again[1])
+    except InputError as exc:
+        return _located(exc, source, again[0])
+    check = _Duplicates("person", source)
+    check.check(original, first[0])
+    return check.check(repeat, again[0])
 
 
 def _no_person(pending: OrderedRow, sources: tuple[str, str]) -> InputError:
@@ -234,9 +263,12 @@ def sort_records(records: str, out: str, *, encoding: str | None = None, run_siz
     An external merge sort: runs of ``run_size`` records are sorted in memory
     and spilled to temporary files beside ``out``, then merged, so memory is
     bounded by ``run_size`` whatever the file's size (under 150 MB at the
-    default). Every row is checked as the readers check it; a refused row stops
-    the sort, and nothing is written (record ids are checked per person when
-    the sorted file is streamed).
+    default); every run file is open during the merge, so with the default
+    ``run_size`` and a limit of 1,024 open files it sorts up to about 100 M
+    records (raise ``run_size`` beyond that). Every row is checked as the
+    readers check it; a refused row stops the sort, and nothing is written.
+    Record ids are checked per person when the sorted file is streamed, not
+    across the file.
 
     :raises InputErrors: listing every refused row (up to ``MAX_ERRORS``).
     """
@@ -286,13 +318,16 @@ def sort_records(records: str, out: str, *, encoding: str | None = None, run_siz
         if batch:
             spill_batch()
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh).writerow(fields)
-            # heapq.merge is stable across runs in run order, and each run was
-            # sorted stably: rows with equal keys keep their input order.
-            for _, text in heapq.merge(*(_spilled(path) for path in runs), key=lambda item: item[0]):
-                fh.write(text)
-        os.replace(tmp, out)
+        try:
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                csv.writer(fh).writerow(fields)
+                # heapq.merge is stable across runs in run order, and each run was
+                # sorted stably: rows with equal keys keep their input order.
+                for _, text in heapq.merge(*(_spilled(path) for path in runs), key=lambda item: item[0]):
+                    fh.write(text)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
     return count
 
 
