@@ -257,7 +257,7 @@ class Engine:
             else:
                 counted.append(r)
         # Canonical order: the decision never depends on the order records arrive in.
-        counted.sort(key=lambda r: (r.end_date, r.start_date, r.record_id, _record_key(r)))
+        counted = _canonical_order(counted)
         findings: list[Finding] = []
         with _Deadline(self.rule_timeout) as deadline:
             lines = [Line(r, self._classify(r, chain, findings, deadline), r.hours) for r in counted]
@@ -521,6 +521,22 @@ class _Deadline:
 
 def _fire(signum: int, frame: object) -> None:
     raise RuleTimeout("stopped at the decision's time limit (Engine.rule_timeout); the rule may loop forever")
+
+
+def _canonical_order(records: list[TrainingRecord]) -> list[TrainingRecord]:
+    """By (end, start, id), then by content for records sharing all three (made only for those)."""
+    records.sort(key=lambda r: (r.end_date, r.start_date, r.record_id))
+    i, n = 0, len(records)
+    while i < n:
+        j = i + 1
+        first = records[i]
+        while j < n and (records[j].end_date, records[j].start_date, records[j].record_id) == (
+                first.end_date, first.start_date, first.record_id):
+            j += 1
+        if j - i > 1:
+            records[i:j] = sorted(records[i:j], key=_record_key)
+        i = j
+    return records
 
 
 def _record_key(r: TrainingRecord) -> tuple[object, ...]:

@@ -115,6 +115,10 @@ class Line:
             self.rules.append(rule_id)
 
 
+#: Cycles by (chain hash, as_of, known_at): the same for every person of a batch.
+_CYCLES: dict[tuple[str, dt.date, dt.date | None], Period] = {}
+
+
 class Context:
     """Everything a family may read while judging one subject."""
 
@@ -195,6 +199,15 @@ class Context:
 
     def cycle(self) -> Period:
         """The training cycle containing ``as_of`` (``cycle.anchor`` + k × ``cycle.years``)."""
+        key = (self.chain.hash, self.as_of, self.known_at)
+        hit = _CYCLES.get(key)
+        if hit is None:
+            if len(_CYCLES) > 4096:
+                _CYCLES.clear()
+            hit = _CYCLES[key] = self._cycle()
+        return hit
+
+    def _cycle(self) -> Period:
         anchor: dt.date = self.shared("cycle.anchor").value
         years = int(self.shared("cycle.years").value)
         k = (self.as_of.year - anchor.year) // years
