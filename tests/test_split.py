@@ -104,3 +104,53 @@ def test_a_person_larger_than_a_block_is_kept_whole(tmp_path: Path, engine: Engi
     people = [p for item in items for p in item.unread()]  # type: ignore[union-attr]
     assert len(people) == 4
     assert outcome(iter(items), engine) == outcome(grouped_rows(persons, records), engine)
+
+
+JSON_DAMAGE = ["none", "bad_value", "unsorted_next", "blank_person_id", "not_json", "blank_lines", "number_id"]
+
+
+def to_jsonl(persons: str, records: str, how: str, where: int) -> tuple[str, str]:
+    """The population as JSON Lines, damaged one way."""
+    import csv
+    import json
+
+    def rows(path: str) -> list[dict[str, str]]:
+        with open(path, newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    rec = [json.dumps(r, ensure_ascii=False) for r in rows(records)]
+    at = where % len(rec)
+    if how == "bad_value":
+        row = json.loads(rec[at])
+        row["hours"] = "x"
+        rec[at] = json.dumps(row)
+    elif how == "unsorted_next" and at + 1 < len(rec):
+        rec[at], rec[at + 1] = rec[at + 1], rec[at]
+    elif how == "blank_person_id":
+        row = json.loads(rec[at])
+        row["person_id"] = " "
+        rec[at] = json.dumps(row)
+    elif how == "not_json":
+        rec[at] = rec[at][:-1]
+    elif how == "blank_lines":
+        rec[at:at] = ["", "   "]
+    elif how == "number_id":
+        rec.insert(0, json.dumps({**json.loads(rec[0]), "record_id": "N1", "person_id": 1}))
+    base = Path(records).parent
+    (base / "persons.jsonl").write_text("".join(json.dumps(p) + "\n" for p in rows(persons)))
+    (base / "records.jsonl").write_text("\ufeff" + "".join(r + "\n" for r in rec))
+    return str(base / "persons.jsonl"), str(base / "records.jsonl")
+
+
+@settings(max_examples=40, deadline=None)
+@given(how=st.sampled_from(JSON_DAMAGE), where=st.integers(0, 10_000), size=st.sampled_from([40, 300, 2_000, 1 << 18]))
+def test_json_lines_blocks_give_what_the_row_path_gives(tmp_path_factory: pytest.TempPathFactory, engine: Engine,
+                                                        how: str, where: int, size: int) -> None:
+    tmp = tmp_path_factory.mktemp("splitj")
+    persons, records = to_jsonl(*write_population(tmp, 20, shuffle=False), how, where)
+    expected = outcome(grouped_rows(persons, records), engine)
+    items = list(blocks(persons, records, size=size))
+    assert all(isinstance(item, Block) for item in items)
+    assert outcome(iter(items), engine) == expected
+    if how == "none":
+        assert isinstance(expected, list) and len(expected) == 20

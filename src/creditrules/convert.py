@@ -674,11 +674,12 @@ def _json_reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__  # int too long
 
 
-def _jsonl_rows(lines: Iterable[str], source: str, kind: Kind) -> Iterator[_Raw]:
+def _jsonl_rows(lines: Iterable[str], source: str, kind: Kind, offset: int = 0) -> Iterator[_Raw]:
+    """Rows of JSON ``lines``; ``offset`` is added to line numbers (a block cut from a file)."""
     decoder = _json_decoder()
     # Lines split on \n only: str.splitlines also breaks on \x1c, \u2028 …,
     # which would shift the reported line numbers.
-    for line, chunk in enumerate(lines, 1):
+    for line, chunk in enumerate(lines, 1 + offset):
         chunk = chunk.removesuffix("\n")
         if not chunk.strip():
             continue

@@ -8,23 +8,26 @@ structures its own block, with the same readers and the same checks as a
 single process, and line numbers counted from the file's start. The persons
 file (one row a person) is read here and handed out with the blocks.
 
-Only a plain file can be cut without parsing it: UTF-8, no quote character
-(so every line break ends a row) and no lone carriage return. Any other file
+Only a plain file can be cut without parsing it: UTF-8 and, for CSV, no quote
+character (so every line break ends a row) and no lone carriage return; JSON
+Lines are cut at line feeds, as their reader splits them. Any other file
 takes the row path (:func:`creditrules.stream.grouped_rows`): same decisions,
 same refusals, more work for the reading process.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import chain
 from typing import IO
 
 from attrs import frozen
 
-from .convert import _csv_rows, _lines, _raw_rows
+from .convert import _csv_rows, _jsonl_rows, _lines, _raw_rows
 from .errors import InputError
 from .stream import OrderedRow, Unread, _merge, _ordered, grouped_rows
 
@@ -41,7 +44,7 @@ class Block:
 
     records: bytes
     first_line: int  # the file's line number of the block's first line
-    header: str  # the records file's header line
+    header: str | None  # the CSV header line; None for JSON Lines
     after: str | None  # the last person_id before the block, so order is checked across blocks
     people: tuple[OrderedRow | InputError, ...]
     sources: tuple[str, str]
@@ -49,8 +52,12 @@ class Block:
 
     def unread(self) -> Iterator[Unread]:
         """Each person of the block with their rows, and any refusal, as the row path gives them."""
-        lines = chain([self.header], _lines(self.records.decode("utf-8")))
-        rows = _csv_rows(lines, self.sources[1], "record", offset=self.first_line - 2)
+        text = self.records.decode("utf-8")
+        if self.header is None:
+            rows = _jsonl_rows(text.split("\n"), self.sources[1], "record", offset=self.first_line - 1)
+        else:
+            lines = chain([self.header], _lines(text))
+            rows = _csv_rows(lines, self.sources[1], "record", offset=self.first_line - 2)
         recs = _ordered(rows, self.sources[1], "record", self.after)
         return _merge(iter(self.people), recs, self.sources, final=self.final)
 
@@ -58,30 +65,38 @@ class Block:
 def blocks(persons: str, records: str, *, encoding: str | None = None,
            size: int = BLOCK_BYTES) -> Iterator[Block | Unread]:
     """Blocks of whole persons from two files sorted by ``person_id`` (or the row path's items)."""
-    if not (records.lower().endswith(".csv") and (encoding or "utf-8").lower().replace("_", "-") in _UTF8
-            and _plain(records)):
+    suffix = os.path.splitext(records)[1].lower()
+    csv_file = suffix == ".csv"
+    if not (suffix in (".csv", ".jsonl", ".ndjson")
+            and (encoding or "utf-8").lower().replace("_", "-") in _UTF8 and _plain(records, csv_file)):
         yield from grouped_rows(persons, records, encoding=encoding)
         return
     with open(records, "rb") as fh:
-        head = _header(fh, records, size)
-        if head is None:
-            fh.close()
-            yield from grouped_rows(persons, records, encoding=encoding)
-            return
-        header, column, line, buf = head
+        if csv_file:
+            head = _header(fh, records, size)
+            if head is None:
+                fh.close()
+                yield from grouped_rows(persons, records, encoding=encoding)
+                return
+            header, column, line, buf = head
+            person_id: Callable[[bytes], str | None | object] = partial(_csv_person_id, column=column)
+        else:
+            header, line, buf = None, 1, fh.read(size).removeprefix(b"\xef\xbb\xbf")
+            person_id = _json_person_id
         people = _ordered(_raw_rows(persons, "person", encoding), persons, "person")
         handout = _Handout(people)
         after: str | None = None
         while True:
             more = fh.read(size)
             buf += more
-            cut = _cut(buf, column) if more else len(buf)
+            cut = _cut(buf, person_id) if more else len(buf)
             if cut is None:
                 continue  # one person fills the buffer: read on
             block, buf = buf[:cut], buf[cut:]
-            last = _last_id(block, column)
+            last = _last_id(block, person_id)
             yield Block(block, line, header, after, handout.upto(last, final=not more), (persons, records), not more)
-            line += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            # Lines as the readers number them: CSV breaks at CR, LF and CRLF; JSON Lines at LF only.
+            line += block.count(b"\n") + (block.count(b"\r") - block.count(b"\r\n") if csv_file else 0)
             after = last if last is not None else after
             if not more:
                 return
@@ -90,8 +105,11 @@ def blocks(persons: str, records: str, *, encoding: str | None = None,
 _UTF8 = ("utf-8", "utf8", "utf-8-sig")
 
 
-def _plain(path: str) -> bool:
-    """UTF-8 throughout, no NUL, no quote, no lone CR: a file whose lines are its rows."""
+def _plain(path: str, csv_file: bool = True) -> bool:
+    """UTF-8 throughout, no NUL and, for CSV, no quote and no lone CR: a file whose lines are its rows.
+
+    (In JSON Lines a line is a row whatever it holds: a JSON string cannot span lines.)
+    """
     import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -101,15 +119,15 @@ def _plain(path: str) -> bool:
         with open(path, "rb") as fh:
             tail = b""
             while block := fh.read(BLOCK_BYTES):
-                if b'"' in block or b"\x00" in block:
+                if b"\x00" in block or (csv_file and b'"' in block):
                     return False
                 joined = tail + block
-                if joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r"):
+                if csv_file and joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r"):
                     return False
                 tail = joined[-1:]
                 decoder.decode(block)
             decoder.decode(b"", final=True)
-            return not tail.endswith(b"\r")
+            return not (csv_file and tail.endswith(b"\r"))
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -143,7 +161,7 @@ def _header(fh: IO[bytes], source: str, size: int) -> tuple[str, int, int, bytes
 _BLANK = object()  # a line with no content at all, which the readers skip
 
 
-def _person_id(line: bytes, column: int) -> str | None | object:
+def _csv_person_id(line: bytes, column: int) -> str | None | object:
     """The line's person_id; None for a row without one; ``_BLANK`` for an empty line."""
     cells = line.decode("utf-8").split(",")
     if all(not cell.strip() for cell in cells):
@@ -151,7 +169,22 @@ def _person_id(line: bytes, column: int) -> str | None | object:
     return (cells[column].strip() or None) if len(cells) > column else None
 
 
-def _cut(buf: bytes, column: int) -> int | None:
+def _json_person_id(line: bytes) -> str | None | object:
+    """As :func:`_csv_person_id`, for a JSON line (None too for a line that is not a JSON object)."""
+    text = line.decode("utf-8")
+    if not text.strip():
+        return _BLANK
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    pid = value.get("person_id") if isinstance(value, dict) else None
+    if isinstance(pid, str):
+        return pid.strip() or None
+    return str(pid) if isinstance(pid, int) and not isinstance(pid, bool) else None
+
+
+def _cut(buf: bytes, person_id: Callable[[bytes], str | None | object]) -> int | None:
     """Where ``buf`` can be cut so that a block ends with whole persons; None if nowhere yet.
 
     The cut goes before the last person's rows (they may go on in the next
@@ -164,7 +197,7 @@ def _cut(buf: bytes, column: int) -> int | None:
     run: str | None | object = _BLANK  # the id of the last person's rows
     while pos > 0:
         start = buf.rfind(b"\n", 0, pos - 1) + 1
-        pid = _person_id(buf[start:pos], column)
+        pid = person_id(buf[start:pos])
         if pid is not _BLANK:
             if run is _BLANK:
                 run = pid
@@ -177,11 +210,11 @@ def _cut(buf: bytes, column: int) -> int | None:
     return None
 
 
-def _last_id(block: bytes, column: int) -> str | None:
+def _last_id(block: bytes, person_id: Callable[[bytes], str | None | object]) -> str | None:
     pos = len(block)
     while pos > 0:
         start = block.rfind(b"\n", 0, pos - 1) + 1
-        pid = _person_id(block[start:pos], column)
+        pid = person_id(block[start:pos])
         if isinstance(pid, str):
             return pid
         pos = start
