@@ -2,8 +2,8 @@
 
 With ``--workers``, the process that reads the input must stay light, or it
 becomes the bottleneck: parsing and structuring rows is most of a batch's
-reading cost. So the records file is cut, as bytes, into blocks of about a
-megabyte that end between two persons; each worker decodes, parses and
+reading cost. So the records file is cut, as bytes, into blocks of about
+128 KB that end between two persons; each worker decodes, parses and
 structures its own block, with the same readers and the same checks as a
 single process, and line numbers counted from the file's start. The persons
 file (one row a person) is read here and handed out with the blocks.

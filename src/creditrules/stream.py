@@ -2,19 +2,22 @@
 
 Two ways to bring each person's records together:
 
-* **in memory** (default): every record is read and grouped by ``person_id``.
-  Memory grows with the population (about 1 KB per record); simplest, and
-  right up to a few million records.
-* **pre-grouped** (``grouped=True``): both files are sorted by ``person_id``
-  (records of one person consecutive). Persons and records are merged as they
-  stream, so memory is bounded by the largest person, not the population. A
-  file that is not sorted is refused at the first row out of order, naming it.
-  ``sort_records`` writes such a file from any input.
+* **in memory** (:func:`in_memory_people`): every record is read and grouped
+  by ``person_id``. Memory grows with the population (about 1 KB per record);
+  simplest, and right up to a few million records.
+* **pre-grouped** (:func:`grouped_people`, :func:`grouped_rows`, and
+  :func:`creditrules.split.blocks`): both files are sorted by ``person_id``.
+  Persons and records are merged as they stream, so memory is bounded by the
+  largest person, not the population. A file that is not sorted is refused at
+  the first row out of order, naming it. :func:`sort_records` writes such a
+  file from any input, in bounded memory.
 
-Decisions come out in input order (persons by id) whatever the number of
-workers: the pool hands back chunks in the order they were sent. Each worker
-process builds its engine once; decisions are serialised in the workers, so
-the parent only writes lines.
+:func:`run_batch` decides them in input order (persons by id) whatever the
+number of workers: the pool hands back chunks in the order they were sent.
+Each worker builds its engine once, reads and structures the rows it is given
+(:class:`Unread` persons, or blocks of them), and serialises its decisions;
+with a ``sink``, it also writes them to a spool file that the parent appends
+to the output, so decisions never cross a pipe.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class BatchResult:
 
     @property
     def decision_json(self) -> str:
+        """The decision's canonical JSON ("" once ``run_batch`` has written it to a sink)."""
         return self.line[:-1].decode("utf-8")
 
 
