@@ -98,6 +98,7 @@ def test_cli_workers_and_grouped_write_the_default_runs_bytes(tmp_path: Path, be
     result = _cli("--persons", persons, "--records", records, "--out", str(pooled), "--workers", "2")
     assert result.exit_code == 0, result.output
     assert pooled.read_bytes() == base.read_bytes()
+    assert "add --grouped" in result.stderr  # the operator learns why two workers gained little
     sorted_records = str(tmp_path / "sorted.csv")
     sort_records(records, sorted_records)
     streamed = tmp_path / "streamed.jsonl"

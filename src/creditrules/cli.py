@@ -399,6 +399,9 @@ def _adjudicate_streaming(
 
     if grouped and skip_invalid:
         raise click.UsageError("--skip-invalid reads the whole input first; it cannot be combined with --grouped")
+    if workers > 1 and not grouped:
+        click.echo("note: without --grouped every file is read and checked in this process first, so more "
+                   "workers gain little; sort the records (creditrules sort-records) and add --grouped.", err=True)
     if grouped:
         others: list[Any] = [*(read_projects(projects, encoding=encoding) if projects else []),
                              *(read_units(units, encoding=encoding) if units else [])]
