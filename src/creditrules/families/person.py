@@ -9,7 +9,7 @@ requirement passes early).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -83,32 +83,45 @@ class CategoryMixFamily(RuleFamily):
     def evaluate(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         if not ctx.rule_applies(rule, ctx.as_of):
             return []
-        cycle = ctx.cycle()
-        unit_use = ctx.param(rule, "unit")
-        unit = str(unit_use.value)
-        maximum = ctx.param(rule, "maximum")
-        minimum = ctx.param(rule, "minimum")
-        uses = [unit_use, maximum, minimum, *ctx.cycle_uses()]
+        cycle, uses, unit, caps, floors = self._plan(rule, ctx)
         lines = ctx.lines_in(cycle)
         findings: list[Finding] = []
-        for category, cap in sorted(maximum.value.items()):
+        for category, cap in caps:
             findings.append(self._cap(rule, ctx, lines, category, cap, unit, cycle, uses))
-        for key, floor in sorted(minimum.value.items()):
-            cats = key.split("+")
+        for key, cats, floor, label, label_en in floors:
             measured = measure((ln for ln in lines if ln.category in cats), unit)
             j = Judgement(measured, floor)
             outcome = j.outcome(ctx, rule, cycle)
-            pz, pe = _period_text(cycle)
             findings.append(ctx.finding(
-                rule, self.name, outcome,
-                _threshold_reason(f"{pz}周期{category_zh(key)}", f"Cycle {pe}, {key}", j, unit, outcome),
+                rule, self.name, outcome, _threshold_reason(label, label_en, j, unit, outcome),
                 uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
                 unit=unit, period=cycle, item=key,
             ))
         return findings
 
+    def _plan(self, rule: RuleDef, ctx: Context) -> tuple[Period, tuple[ParameterUse, ...], str, list[Any], list[Any]]:
+        """The cycle, the values in force, the caps and the minimums with their labels: the same for
+        every person of a batch, so made once per (chain, rule, as_of, known_at)."""
+        plans: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_plans", {})
+        key = (ctx.chain.hash, rule.id, ctx.as_of, ctx.known_at)
+        plan = plans.get(key)
+        if plan is None:
+            cycle = ctx.cycle()
+            unit_use = ctx.param(rule, "unit")
+            maximum = ctx.param(rule, "maximum")
+            minimum = ctx.param(rule, "minimum")
+            uses = tuple(sorted([unit_use, maximum, minimum, *ctx.cycle_uses()], key=lambda u: u.name))
+            pz, pe = _period_text(cycle)
+            floors = [(k, k.split("+"), floor, f"{pz}周期{category_zh(k)}", f"Cycle {pe}, {k}")
+                      for k, floor in sorted(minimum.value.items())]
+            plan = (cycle, uses, str(unit_use.value), sorted(maximum.value.items()), floors)
+            if len(plans) > 1024:
+                plans.clear()
+            plans[key] = plan
+        return plan
+
     def _cap(self, rule: RuleDef, ctx: Context, lines: list[Line], category: str, cap: Decimal,
-             unit: str, cycle: Period, uses: list[ParameterUse]) -> Finding:
+             unit: str, cycle: Period, uses: Sequence[ParameterUse]) -> Finding:
         running = Decimal(0)
         raw = Decimal(0)
         trimmed: list[str] = []
@@ -161,8 +174,7 @@ class CycleTotalFamily(RuleFamily):
         cycle = ctx.cycle()
         minimum = ctx.param(rule, "minimum")
         unit = ctx.param(rule, "unit")
-        lines = ctx.lines_in(cycle)
-        j = Judgement(measure(lines, str(unit.value)), minimum.value)
+        j = Judgement(measure(ctx.lines_in(cycle), str(unit.value)), minimum.value)
         outcome = j.outcome(ctx, rule, cycle)
         pz, pe = _period_text(cycle)
         return [ctx.finding(
