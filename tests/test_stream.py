@@ -265,3 +265,33 @@ def test_an_empty_gz_output_is_still_a_gzip_file(tmp_path: Path, beihai: None) -
                   "--out", str(out))
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:2] == b"\x1f\x8b" and gzip.decompress(out.read_bytes()) == b""
+
+
+def test_refusals_with_workers_never_hang_the_pool(tmp_path: Path, beihai: None) -> None:
+    """Refused mid-run, the pool winds down: terminating workers while a chunk was still being
+    written to them left ``Pool.terminate`` waiting forever, a few times in forty."""
+    import subprocess
+    import sys
+
+    persons, records = write_population(tmp_path, 40, shuffle=False)
+    lines = Path(records).read_text().splitlines()
+    bad = lines[30].split(",")
+    bad[6] = "-3"
+    lines[30] = ",".join(bad)
+    Path(records).write_text("\n".join(lines) + "\n")
+    script = f"""
+import datetime as dt, faulthandler
+faulthandler.dump_traceback_later(60, exit=True)
+from creditrules.errors import InputErrors
+from creditrules.stream import grouped_rows, run_batch
+for _ in range(25):
+    try:
+        list(run_batch(grouped_rows({persons!r}, {records!r}), region="beihai", as_of=dt.date(2020, 12, 31),
+                       workers=2, chunk_size=7))
+    except InputErrors:
+        pass
+    else:
+        raise SystemExit("the bad row was not refused")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -33,6 +33,7 @@ import multiprocessing as mp
 import os
 import pickle
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections import deque
@@ -356,6 +357,13 @@ def _init_worker(engine: Engine | None, region: str, as_of: dt.date, known_at: d
                    spool=spool, compress=compress)
 
 
+def _init_pool_worker(*args: Any) -> None:
+    # Ctrl-C is the parent's to handle: it lets the chunks in flight finish
+    # (see _wind_down), which a worker killed by the interrupt never would.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(*args)
+
+
 def _decide_spooled(chunk: list[Any]) -> tuple[str, list[BatchResult]]:
     """Decide a chunk in a worker and leave its lines in a spool file, not in the pipe.
 
@@ -460,19 +468,30 @@ def run_batch(
     inherited = engine if ctx.get_start_method() == "fork" else None
     with contextlib.ExitStack() as stack:
         spool = stack.enter_context(tempfile.TemporaryDirectory(prefix="creditrules-spool-")) if sink else None
-        pool = stack.enter_context(ctx.Pool(workers, initializer=_init_worker,
-                                            initargs=(inherited, region, as_of, known_at, audit, spool,
-                                                      compress)))
+        pool = ctx.Pool(workers, initializer=_init_pool_worker,
+                        initargs=(inherited, region, as_of, known_at, audit, spool, compress))
+        # Closed, never terminated: killing workers while the pool's task thread
+        # is still writing a chunk into their pipe leaves that thread, and
+        # terminate() joining it, waiting forever. So on a refusal (or any way
+        # out) the chunks in flight are let finish first; there are a few at most.
+        window: deque[Any] = deque()
+        stack.callback(_wind_down, pool, window)
         decide = _decide_spooled if spool else _decide_chunk
         # A bounded window of chunks in flight, collected in submission order:
         # order is kept and memory stays flat (Pool.imap would read all input ahead).
-        window: deque[Any] = deque()
         for chunk in chunks:
             window.append(pool.apply_async(decide, (chunk,)))
             if len(window) >= 4 * workers:
                 yield from _collect(window.popleft(), on_done, sink, compress)
         while window:
             yield from _collect(window.popleft(), on_done, sink, compress)
+
+
+def _wind_down(pool: Any, window: deque[Any]) -> None:
+    for pending in window:
+        pending.wait()
+    pool.close()
+    pool.join()
 
 
 def _collect(pending: Any, on_done: Callable[[int], None] | None, sink: BinaryIO | None,
