@@ -107,6 +107,11 @@ class Raises(Probe):
         raise ZeroDivisionError("division by zero in the probe")
 
 
+class Exits(Probe):
+    def misbehave(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
+        raise SystemExit(3)  # sys.exit() in a plugin must not end the batch, nor kill a worker
+
+
 class WrongType(Probe):
     def misbehave(self, rule: RuleDef, ctx: Context) -> Iterable[Finding]:
         return ["pass"]  # type: ignore[list-item]
@@ -196,11 +201,12 @@ def error_finding(d: Decision) -> Finding:
     ("family", "says"),
     [
         (Raises(), "ZeroDivisionError: division by zero in the probe"),
+        (Exits(), "SystemExit: 3"),
         (WrongType(), "returned a str, not a Finding"),
         (ReturnsNone(), "TypeError"),
         (RaisesInRecordStage(), "ZeroDivisionError"),
     ],
-    ids=["raises", "wrong-type", "returns-none", "raises-in-record-stage"],
+    ids=["raises", "exits", "wrong-type", "returns-none", "raises-in-record-stage"],
 )
 def test_a_faulty_family_gives_an_error_decision_naming_plugin_and_rule(family: RuleFamily, says: str) -> None:
     """The bad subject's decision is ``error`` and says who failed; the others are untouched."""

@@ -295,3 +295,34 @@ for _ in range(25):
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_worker_that_dies_stops_the_batch_with_a_clear_error(tmp_path: Path, beihai: None) -> None:
+    """A worker killed mid-run (out of memory, os._exit in a plugin) is reported, not waited for."""
+    import subprocess
+    import sys
+
+    persons, records = write_population(tmp_path, 40, shuffle=False)
+    script = f"""
+import datetime as dt, faulthandler, os
+faulthandler.dump_traceback_later(60, exit=True)
+from creditrules import Engine
+from creditrules.errors import WorkerFailed
+from creditrules.stream import grouped_rows, run_batch
+adjudicate = Engine.adjudicate
+def dies(self, subject, *a, **k):
+    if subject.id == "T0020":
+        os._exit(3)
+    return adjudicate(self, subject, *a, **k)
+Engine.adjudicate = dies
+try:
+    list(run_batch(grouped_rows({persons!r}, {records!r}), region="beihai", as_of=dt.date(2020, 12, 31),
+                   workers=2, chunk_size=5))
+except WorkerFailed as exc:
+    print("refused:", exc)
+else:
+    raise SystemExit("a dead worker went unnoticed")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "a worker process died" in done.stdout

@@ -579,6 +579,7 @@ def _read_decisions(path: str, subject_id: str | None = None) -> list[dict[str, 
     explaining one teacher does not parse 600,000 decisions.
     """
     import gzip
+    import zlib
 
     errors = []
     decisions = []
@@ -594,7 +595,10 @@ def _read_decisions(path: str, subject_id: str | None = None) -> list[dict[str, 
                 except UnicodeDecodeError as exc:
                     errors.append(InputError(f"not UTF-8: {exc.reason}", source=path, line=line))
                     continue
-                if not chunk.strip() or (needle is not None and marker in chunk and needle not in chunk):
+                # A canonical line about someone else is passed over; a line with \u escapes may
+                # spell the id another way, so it is read.
+                if not chunk.strip() or (needle is not None and marker in chunk and needle not in chunk
+                                         and "\\u" not in chunk):
                     continue
                 try:
                     decisions.append(to_plain(read_decision(chunk)))
@@ -603,7 +607,7 @@ def _read_decisions(path: str, subject_id: str | None = None) -> list[dict[str, 
                                              line=line))
                 except Exception:  # noqa: BLE001 - cattrs reports shape errors as many exception types
                     errors.append(InputError(f"not a {DECISION_SCHEMA} decision", source=path, line=line))
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise InputError(f"cannot read decisions: {exc}", source=path, kind="decision") from None
     if errors:
         raise InputErrors(errors)

@@ -285,7 +285,8 @@ class Engine:
         except MissingParameter as exc:
             return [ctx.finding(rule, family.name, Outcome.NOT_APPLICABLE,
                                 Reason(f"参数未生效:{exc}", f"Not in force: {exc}"))]
-        except Exception as exc:  # a plugin's bug must not take the batch down, nor pass silently
+        # SystemExit too: a plugin calling sys.exit() must not end a batch (or kill a worker).
+        except (Exception, SystemExit) as exc:  # a plugin's bug must not take the batch down, nor pass silently
             if isinstance(exc, RuleTimeout):
                 deadline.expired = True
             plugin = self.family_owner.get(family.name, "?")
@@ -347,7 +348,7 @@ class Engine:
                 if answer is None:
                     continue
                 return Category(str(answer))
-            except Exception as exc:  # a plugin's bug: reported, never a crash
+            except (Exception, SystemExit) as exc:  # a plugin's bug: reported, never a crash
                 if isinstance(exc, RuleTimeout):
                     deadline.expired = True
                 what = f"{type(exc).__name__}: {exc}"

@@ -18,6 +18,7 @@ __all__ = [
     "PluginError",
     "RulesetError",
     "UnknownRegion",
+    "WorkerFailed",
 ]
 
 
@@ -133,3 +134,10 @@ class UnknownRegion(CreditrulesError, KeyError):
     def __str__(self) -> str:
         known = ", ".join(self.known) or "none installed"
         return f"unknown region {self.region!r} (known: {known})"
+
+
+class WorkerFailed(CreditrulesError):
+    """A worker process of a batch died or could not start (killed, out of memory, a broken install).
+
+    The batch stops there: nothing after it is decided, and a file output is not written.
+    """

@@ -17,7 +17,6 @@ same refusals, more work for the reading process.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -27,8 +26,8 @@ from typing import IO
 
 from attrs import frozen
 
-from .convert import _csv_rows, _jsonl_rows, _lines, _raw_rows
-from .errors import InputError
+from .convert import _csv_rows, _json_decoder, _jsonl_rows, _lines, _raw_rows
+from .errors import InputError, InputErrors
 from .stream import OrderedRow, Unread, _merge, _ordered, grouped_rows
 
 __all__ = ["Block", "blocks"]
@@ -49,6 +48,7 @@ class Block:
     people: tuple[OrderedRow | InputError, ...]
     sources: tuple[str, str]
     final: bool  # the last block: the persons and records left are all here
+    encoding: str | None = None
 
     def unread(self) -> Iterator[Unread]:
         """Each person of the block with their rows, and any refusal, as the row path gives them."""
@@ -60,6 +60,15 @@ class Block:
             rows = _csv_rows(lines, self.sources[1], "record", offset=self.first_line - 2)
         recs = _ordered(rows, self.sources[1], "record", self.after)
         return _merge(iter(self.people), recs, self.sources, final=self.final)
+
+    def first_refusal(self) -> InputErrors | None:
+        """The first refusal of the files read from their start, row by row, as without blocks."""
+        for unread in grouped_rows(*self.sources, encoding=self.encoding):
+            try:
+                unread.read()
+            except InputErrors as exc:
+                return exc
+        return None
 
 
 def blocks(persons: str, records: str, *, encoding: str | None = None,
@@ -78,10 +87,10 @@ def blocks(persons: str, records: str, *, encoding: str | None = None,
                 fh.close()
                 yield from grouped_rows(persons, records, encoding=encoding)
                 return
-            header, column, line, buf = head
-            person_id: Callable[[bytes], str | None | object] = partial(_csv_person_id, column=column)
+            header, column, width, line, buf = head
+            person_id: Callable[[bytes], str | None | object] = partial(_csv_person_id, column=column, width=width)
         else:
-            header, line, buf = None, 1, fh.read(size).removeprefix(b"\xef\xbb\xbf")
+            header, line, buf = None, 1, fh.read(max(size, 3)).removeprefix(b"\xef\xbb\xbf")
             person_id = _json_person_id
         people = _ordered(_raw_rows(persons, "person", encoding), persons, "person")
         handout = _Handout(people)
@@ -94,7 +103,8 @@ def blocks(persons: str, records: str, *, encoding: str | None = None,
                 continue  # one person fills the buffer: read on
             block, buf = buf[:cut], buf[cut:]
             last = _last_id(block, person_id)
-            yield Block(block, line, header, after, handout.upto(last, final=not more), (persons, records), not more)
+            yield Block(block, line, header, after, handout.upto(last, final=not more), (persons, records), not more,
+                        encoding)
             # Lines as the readers number them: CSV breaks at CR, LF and CRLF; JSON Lines at LF only.
             line += block.count(b"\n") + (block.count(b"\r") - block.count(b"\r\n") if csv_file else 0)
             after = last if last is not None else after
@@ -102,7 +112,7 @@ def blocks(persons: str, records: str, *, encoding: str | None = None,
                 return
 
 
-_UTF8 = ("utf-8", "utf8", "utf-8-sig")
+_UTF8 = ("utf-8", "utf8")  # utf-8-sig named: the row path (it drops a second BOM, as _decode does)
 
 
 def _plain(path: str, csv_file: bool = True) -> bool:
@@ -132,9 +142,10 @@ def _plain(path: str, csv_file: bool = True) -> bool:
         return False
 
 
-def _header(fh: IO[bytes], source: str, size: int) -> tuple[str, int, int, bytes] | None:
-    """(header line, person_id column, line number after it, bytes after it), or None: take the row path."""
-    data = fh.read(size)
+def _header(fh: IO[bytes], source: str, size: int) -> tuple[str, int, int, int, bytes] | None:
+    """(header line, person_id column, header width, line number after it, bytes after it), or None:
+    take the row path."""
+    data = fh.read(max(size, 3))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     pos, line = 0, 1
@@ -155,17 +166,22 @@ def _header(fh: IO[bytes], source: str, size: int) -> tuple[str, int, int, bytes
     names = [cell.strip() for cell in text.split(",")]
     if "person_id" not in names:
         return None
-    return text, names.index("person_id"), line + 1, data[end + 1:]
+    while names and not names[-1]:
+        names.pop()  # as the reader does: Excel pads the header with empty cells
+    return text, names.index("person_id"), len(names), line + 1, data[end + 1:]
 
 
 _BLANK = object()  # a line with no content at all, which the readers skip
 
 
-def _csv_person_id(line: bytes, column: int) -> str | None | object:
-    """The line's person_id; None for a row without one; ``_BLANK`` for an empty line."""
+def _csv_person_id(line: bytes, column: int, width: int) -> str | None | object:
+    """The line's person_id; None for a row without one or one the reader refuses whole
+    (more cells than the header); ``_BLANK`` for an empty line."""
     cells = line.decode("utf-8").split(",")
     if all(not cell.strip() for cell in cells):
         return _BLANK
+    if any(cell.strip() for cell in cells[width:]):
+        return None
     return (cells[column].strip() or None) if len(cells) > column else None
 
 
@@ -175,8 +191,8 @@ def _json_person_id(line: bytes) -> str | None | object:
     if not text.strip():
         return _BLANK
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        value = _json_decoder().decode(text)  # the reader's own: huge numbers are refused alike
+    except (ValueError, ArithmeticError, RecursionError):
         return None
     pid = value.get("person_id") if isinstance(value, dict) else None
     if isinstance(pid, str):

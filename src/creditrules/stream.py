@@ -36,6 +36,9 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections import deque
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -46,7 +49,7 @@ from attrs import fields as attrs_fields
 from .canonical import canonical_json
 from .convert import Kind, Model, _Duplicates, _located, _raw_rows, _row_id, _structure, unstructure
 from .engine import Engine
-from .errors import InputError, InputErrors
+from .errors import InputError, InputErrors, WorkerFailed
 from .model import Outcome, Person, Subject, TrainingRecord
 
 __all__ = ["BatchResult", "Unread", "grouped_people", "grouped_rows", "in_memory_people", "run_batch", "sort_records"]
@@ -401,13 +404,18 @@ _SPOOLED = itertools.count()
 def _decide_chunk(chunk: list[Any]) -> list[BatchResult]:
     engine: Engine = _WORKER["engine"]
     out = []
-    for item in _expanded(chunk):
+    for block, item in _expanded(chunk):
         if isinstance(item, Unread):
             try:
                 subject, records = item.read()
             except InputErrors as exc:
+                # A block sees only its own rows and persons, so in a damaged file it
+                # may meet a different problem first than a reading from the start
+                # would; the refusal must be the same whatever the path, so it is
+                # found again that way (the input is refused: time no longer counts).
+                refusal = (block.first_refusal() or exc) if block is not None else exc
                 # Handed back in place: the parent raises it once every decision before it is written.
-                out.append(BatchResult("", "", Outcome.ERROR, b"", refusal=exc))
+                out.append(BatchResult("", "", Outcome.ERROR, b"", refusal=refusal))
                 return out
         else:
             subject, records = item
@@ -449,7 +457,11 @@ def run_batch(
     With ``sink``, each decision's line is written there, in order, before its
     result is yielded (and the result's ``line`` is empty): with workers, the
     lines then go from the workers to the sink through spool files, never
-    through this process. With ``compress`` too, each chunk's lines are one gzip
+    through this process. When the input is refused, the refusal raised is the
+    same whatever the groups and the workers; the decisions yielded before it
+    may differ (a block may finish a person that reading row by row would not
+    yet have reached), which is why the CLI writes a file only once the last
+    decision is made. With ``compress`` too, each chunk's lines are one gzip
     member (made by the worker that decided them); members concatenated are one
     gzip file, which ``gzip`` and ``zcat`` read whole.
 
@@ -468,35 +480,45 @@ def run_batch(
     inherited = engine if ctx.get_start_method() == "fork" else None
     with contextlib.ExitStack() as stack:
         spool = stack.enter_context(tempfile.TemporaryDirectory(prefix="creditrules-spool-")) if sink else None
-        pool = ctx.Pool(workers, initializer=_init_pool_worker,
-                        initargs=(inherited, region, as_of, known_at, audit, spool, compress))
-        # Closed, never terminated: killing workers while the pool's task thread
-        # is still writing a chunk into their pipe leaves that thread, and
-        # terminate() joining it, waiting forever. So on a refusal (or any way
-        # out) the chunks in flight are let finish first; there are a few at most.
-        window: deque[Any] = deque()
+        # An executor, not multiprocessing.Pool: a worker that dies (killed, out of
+        # memory, a plugin calling os._exit) or fails to start breaks the executor,
+        # and the waiting parent gets BrokenProcessPool instead of waiting forever.
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_pool_worker,
+                                   initargs=(inherited, region, as_of, known_at, audit, spool, compress))
+        # On a refusal (or any way out) the chunks in flight finish before the
+        # pool shuts down, so no worker is killed while its chunk is being sent.
+        window: deque[Future[Any]] = deque()
         stack.callback(_wind_down, pool, window)
         decide = _decide_spooled if spool else _decide_chunk
         # A bounded window of chunks in flight, collected in submission order:
-        # order is kept and memory stays flat (Pool.imap would read all input ahead).
+        # order is kept and memory stays flat (Executor.map would read all input ahead).
         for chunk in chunks:
-            window.append(pool.apply_async(decide, (chunk,)))
+            try:
+                window.append(pool.submit(decide, chunk))
+            except BrokenProcessPool as exc:
+                raise _worker_died(exc) from None
             if len(window) >= 4 * workers:
                 yield from _collect(window.popleft(), on_done, sink, compress)
         while window:
             yield from _collect(window.popleft(), on_done, sink, compress)
 
 
-def _wind_down(pool: Any, window: deque[Any]) -> None:
-    for pending in window:
-        pending.wait()
-    pool.close()
-    pool.join()
+def _worker_died(exc: BrokenProcessPool) -> WorkerFailed:
+    return WorkerFailed(f"a worker process died or could not start ({exc}); the batch stopped there, "
+                        "and nothing after it was decided")
 
 
-def _collect(pending: Any, on_done: Callable[[int], None] | None, sink: BinaryIO | None,
+def _wind_down(pool: ProcessPoolExecutor, window: deque[Future[Any]]) -> None:
+    futures.wait(window)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(pending: Future[Any], on_done: Callable[[int], None] | None, sink: BinaryIO | None,
              compress: bool) -> Iterator[BatchResult]:
-    got = pending.get()
+    try:
+        got = pending.result()
+    except BrokenProcessPool as exc:
+        raise _worker_died(exc) from None
     if isinstance(got, tuple):
         path, results = got
         assert sink is not None
@@ -533,14 +555,16 @@ def _collected(results: list[BatchResult], on_done: Callable[[int], None] | None
         on_done(len(results))
 
 
-def _expanded(chunk: list[Any]) -> Iterator[Group | Unread]:
+def _expanded(chunk: list[Any]) -> Iterator[tuple[Any, Group | Unread]]:
+    """Each group of the chunk, with the block it came from (None if none)."""
     from .split import Block
 
     for item in chunk:
         if isinstance(item, Block):
-            yield from item.unread()
+            for unread in item.unread():
+                yield item, unread
         else:
-            yield item
+            yield None, item
 
 
 def _chunks(groups: Iterable[Any], size: int) -> Iterator[list[Any]]:
