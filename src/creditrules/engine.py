@@ -23,7 +23,7 @@ from attrs import frozen
 
 from .chain import MissingParameter, RulesetChain, build_chains
 from .errors import PluginError, RulesetError, UnknownRegion
-from .families.base import RECORD_STAGE_END, Context, Line, RuleFamily
+from .families.base import RECORD_STAGE_END, Context, Line, RuleFamily, sorted_with_ties
 from .model import (
     Category,
     CategoryTotal,
@@ -525,19 +525,8 @@ def _fire(signum: int, frame: object) -> None:
 
 
 def _canonical_order(records: list[TrainingRecord]) -> list[TrainingRecord]:
-    """By (end, start, id), then by content for records sharing all three (made only for those)."""
-    records.sort(key=lambda r: (r.end_date, r.start_date, r.record_id))
-    i, n = 0, len(records)
-    while i < n:
-        j = i + 1
-        first = records[i]
-        while j < n and (records[j].end_date, records[j].start_date, records[j].record_id) == (
-                first.end_date, first.start_date, first.record_id):
-            j += 1
-        if j - i > 1:
-            records[i:j] = sorted(records[i:j], key=_record_key)
-        i = j
-    return records
+    """By (end, start, id), then by content for records sharing all three."""
+    return sorted_with_ties(records, lambda r: (r.end_date, r.start_date, r.record_id), _record_key)
 
 
 def _record_key(r: TrainingRecord) -> tuple[object, ...]:

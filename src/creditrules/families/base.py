@@ -19,7 +19,7 @@ import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define, field
 
@@ -41,6 +41,9 @@ from ..ruleset import RuleDef
 __all__ = ["Context", "Line", "RuleFamily", "fmt", "Judgement"]
 
 RECORD_STAGE_END = 100
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 class RuleFamily:
@@ -85,6 +88,22 @@ class RuleFamily:
 
     def required_parameters(self, rule: RuleDef) -> tuple[str, ...]:
         return tuple(f"{rule.params}.{p}" for p in self.params) + self.shared
+
+    def planned(self, rule: RuleDef, ctx: Context, build: Callable[[], T]) -> T:
+        """``build()``, made once per (chain, rule, as_of, known_at) and kept.
+
+        For what a judgment needs that does not depend on the person (values in
+        force, their sorted uses, periods, labels), so a batch makes it once.
+        """
+        plans: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_plans", {})
+        key = (ctx.chain.hash, rule.id, ctx.as_of, ctx.known_at)
+        plan = plans.get(key)
+        if plan is None:
+            plan = build()
+            if len(plans) > 1024:
+                plans.clear()
+            plans[key] = plan
+        return plan
 
 
 @define(slots=True)
@@ -359,6 +378,24 @@ def judgment_date(subject: Subject, as_of: dt.date) -> dt.date:
     if isinstance(subject, Unit) and subject.year >= 1:
         return min(dt.date(subject.year, 12, 31), as_of)
     return as_of
+
+
+def sorted_with_ties(items: Iterable[U], primary: Callable[[U], Any], tiebreak: Callable[[U], Any]) -> list[U]:
+    """``items`` sorted by ``(primary, tiebreak)``, with ``tiebreak`` made only for items that tie.
+
+    The tie-break keys (a record's whole content) are costly and rarely needed.
+    """
+    out = sorted(items, key=primary)
+    keys = [primary(x) for x in out]
+    i, n = 0, len(out)
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        if j - i > 1:
+            out[i:j] = sorted(out[i:j], key=tiebreak)
+        i = j
+    return out
 
 
 def fmt(value: Decimal | int | None) -> str:

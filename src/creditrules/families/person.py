@@ -100,12 +100,9 @@ class CategoryMixFamily(RuleFamily):
         return findings
 
     def _plan(self, rule: RuleDef, ctx: Context) -> tuple[Period, tuple[ParameterUse, ...], str, list[Any], list[Any]]:
-        """The cycle, the values in force, the caps and the minimums with their labels: the same for
-        every person of a batch, so made once per (chain, rule, as_of, known_at)."""
-        plans: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_plans", {})
-        key = (ctx.chain.hash, rule.id, ctx.as_of, ctx.known_at)
-        plan = plans.get(key)
-        if plan is None:
+        """The cycle, the values in force, the caps, and the minimums with their labels."""
+
+        def build() -> tuple[Period, tuple[ParameterUse, ...], str, list[Any], list[Any]]:
             cycle = ctx.cycle()
             unit_use = ctx.param(rule, "unit")
             maximum = ctx.param(rule, "maximum")
@@ -114,11 +111,9 @@ class CategoryMixFamily(RuleFamily):
             pz, pe = _period_text(cycle)
             floors = [(k, k.split("+"), floor, f"{pz}周期{category_zh(k)}", f"Cycle {pe}, {k}")
                       for k, floor in sorted(minimum.value.items())]
-            plan = (cycle, uses, str(unit_use.value), sorted(maximum.value.items()), floors)
-            if len(plans) > 1024:
-                plans.clear()
-            plans[key] = plan
-        return plan
+            return cycle, uses, str(unit_use.value), sorted(maximum.value.items()), floors
+
+        return self.planned(rule, ctx, build)
 
     def _cap(self, rule: RuleDef, ctx: Context, lines: list[Line], category: str, cap: Decimal,
              unit: str, cycle: Period, uses: Sequence[ParameterUse]) -> Finding:
@@ -215,34 +210,27 @@ class AnnualMinimumFamily(RuleFamily):
         return findings
 
     def _plan(self, rule: RuleDef, ctx: Context) -> list[tuple[Period, tuple[ParameterUse, ...], str, list[Any]]]:
-        """Per year: the period, the values in force for it, and each check with its labels.
+        """Per year: the period, the values in force for it, and each check with its labels."""
 
-        None of it depends on the person, so it is made once per (chain, rule,
-        as_of, known_at) and reused for every person of a batch.
-        """
-        plans: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_plans", {})
-        key = (ctx.chain.hash, rule.id, ctx.as_of, ctx.known_at)
-        plan = plans.get(key)
-        if plan is not None:
-            return plan  # type: ignore[no-any-return]
-        plan = []
-        for year in _years(ctx, rule):
-            # A finished year is judged by the values in force for it, so a later
-            # change of policy never rewrites an earlier year's verdict.
-            on = min(year.end, ctx.as_of)
-            minimum = ctx.param(rule, "minimum", on)
-            unit_use = ctx.param(rule, "unit", on)
-            per_cat = ctx.param(rule, "category_minimum", on)
-            uses = tuple(sorted([minimum, unit_use, per_cat, *ctx.cycle_uses()], key=lambda u: u.name))
-            checks: list[Any] = [("total", None, minimum.value, f"{year.start.year}年度", f"Year {year.start.year}")]
-            for item, floor in sorted(per_cat.value.items()):
-                checks.append((item, item.split("+"), floor, f"{year.start.year}年度{category_zh(item)}",
-                               f"Year {year.start.year} {item}"))
-            plan.append((year, uses, str(unit_use.value), checks))
-        if len(plans) > 1024:
-            plans.clear()
-        plans[key] = plan
-        return plan
+        def build() -> list[tuple[Period, tuple[ParameterUse, ...], str, list[Any]]]:
+            plan = []
+            for year in _years(ctx, rule):
+                # A finished year is judged by the values in force for it, so a later
+                # change of policy never rewrites an earlier year's verdict.
+                on = min(year.end, ctx.as_of)
+                minimum = ctx.param(rule, "minimum", on)
+                unit_use = ctx.param(rule, "unit", on)
+                per_cat = ctx.param(rule, "category_minimum", on)
+                uses = tuple(sorted([minimum, unit_use, per_cat, *ctx.cycle_uses()], key=lambda u: u.name))
+                checks: list[Any] = [("total", None, minimum.value, f"{year.start.year}年度",
+                                      f"Year {year.start.year}")]
+                for item, floor in sorted(per_cat.value.items()):
+                    checks.append((item, item.split("+"), floor, f"{year.start.year}年度{category_zh(item)}",
+                                   f"Year {year.start.year} {item}"))
+                plan.append((year, uses, str(unit_use.value), checks))
+            return plan
+
+        return self.planned(rule, ctx, build)
 
 
 class TrainerMinimumFamily(RuleFamily):

@@ -19,7 +19,7 @@ import attrs
 
 from ..model import Category, Finding, Outcome, ParameterUse, Reason, SubjectKind, TrainingRecord
 from ..ruleset import RuleDef
-from .base import Context, Line, RuleFamily, category_zh, fmt
+from .base import Context, Line, RuleFamily, category_zh, fmt, sorted_with_ties
 
 __all__ = [
     "AbsenceFamily",
@@ -61,22 +61,8 @@ def _content(ln: Line) -> tuple[tuple[int, str], ...]:
 
 
 def _sorted_lines(lines: Iterable[Line], primary: Callable[[Line], tuple[Any, ...]]) -> list[Line]:
-    """``lines`` sorted by ``primary``, ties broken on content, then id.
-
-    The same order as sorting on ``primary + (_content, record_id)``, but the
-    content key is made only for the lines that tie, which few do.
-    """
-    out = sorted(lines, key=primary)
-    keys = [primary(ln) for ln in out]
-    i, n = 0, len(out)
-    while i < n:
-        j = i + 1
-        while j < n and keys[j] == keys[i]:
-            j += 1
-        if j - i > 1:
-            out[i:j] = sorted(out[i:j], key=lambda ln: (_content(ln), ln.record.record_id))
-        i = j
-    return out
+    """``lines`` sorted by ``primary``, ties broken on content (see _content), then id."""
+    return sorted_with_ties(lines, primary, lambda ln: (_content(ln), ln.record.record_id))
 
 
 _CONVERSION = ("hours_per_credit", "quantum", "rounding", "items")

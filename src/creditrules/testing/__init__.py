@@ -168,6 +168,8 @@ __all__ = [
 ]
 
 
+# __all__ is written out, not derived from _HOME: mypy and ruff read it
+# statically to know what this package exports. The assert keeps the two in step.
 assert sorted(__all__) == sorted(_HOME)
 
 
