@@ -47,7 +47,6 @@ class Block:
     after: str | None  # the last person_id before the block, so order is checked across blocks
     people: tuple[OrderedRow | InputError, ...]
     sources: tuple[str, str]
-    final: bool  # the last block: the persons and records left are all here
     encoding: str | None = None
 
     def unread(self) -> Iterator[Unread]:
@@ -59,7 +58,9 @@ class Block:
             lines = chain([self.header], _lines(text))
             rows = _csv_rows(lines, self.sources[1], "record", offset=self.first_line - 2)
         recs = _ordered(rows, self.sources[1], "record", self.after)
-        return _merge(iter(self.people), recs, self.sources, final=self.final)
+        # In a damaged file a block may meet another problem first than a read from
+        # the start would; the worker then asks first_refusal() for that one.
+        return _merge(iter(self.people), recs, self.sources)
 
     def first_refusal(self) -> InputErrors | None:
         """The first refusal of the files read from their start, row by row, as without blocks."""
@@ -103,8 +104,7 @@ def blocks(persons: str, records: str, *, encoding: str | None = None,
                 continue  # one person fills the buffer: read on
             block, buf = buf[:cut], buf[cut:]
             last = _last_id(block, person_id)
-            yield Block(block, line, header, after, handout.upto(last, final=not more), (persons, records), not more,
-                        encoding)
+            yield Block(block, line, header, after, handout.upto(last, final=not more), (persons, records), encoding)
             # Lines as the readers number them: CSV breaks at CR, LF and CRLF; JSON Lines at LF only.
             line += block.count(b"\n") + (block.count(b"\r") - block.count(b"\r\n") if csv_file else 0)
             after = last if last is not None else after

@@ -165,8 +165,8 @@ OrderedRow = tuple[str | None, tuple[int, dict[str, Any]]]
 
 
 def _merge(people: Iterator[OrderedRow | InputError], recs: Iterator[OrderedRow | InputError],
-           sources: tuple[str, str], *, final: bool = True) -> Iterator[Unread]:
-    """Persons with their records; ``final`` is False for a block whose persons continue past it."""
+           sources: tuple[str, str]) -> Iterator[Unread]:
+    """Persons with their records, and the first problem met in place."""
     pending = next(recs, None)
     previous: OrderedRow | None = None
     for item in people:
@@ -200,13 +200,7 @@ def _merge(people: Iterator[OrderedRow | InputError], recs: Iterator[OrderedRow 
     if isinstance(pending, InputError):
         yield Unread(None, (), sources, pending)
     elif pending is not None:
-        missing = _no_person(pending, sources)
-        if not final:
-            # A record left over in a block whose persons were all handed out
-            # sorts after the block's last row: the block is out of order, and
-            # the row path would have met that first.
-            missing = next((item for item in recs if isinstance(item, InputError)), missing)
-        yield Unread(None, (), sources, missing)
+        yield Unread(None, (), sources, _no_person(pending, sources))
 
 
 def _twin(first: tuple[int, dict[str, Any]], again: tuple[int, dict[str, Any]], source: str) -> InputError | None:
