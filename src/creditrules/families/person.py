@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ..model import Finding, Outcome, ParameterUse, Person, Period, Reason, SubjectKind
@@ -88,16 +89,24 @@ class CategoryMixFamily(RuleFamily):
         findings: list[Finding] = []
         for category, cap in caps:
             findings.append(self._cap(rule, ctx, lines, category, cap, unit, cycle, uses))
-        for key, cats, floor, label, label_en in floors:
-            measured = measure((ln for ln in lines if ln.category in cats), unit)
-            j = Judgement(measured, floor)
-            outcome = j.outcome(ctx, rule, cycle)
-            findings.append(ctx.finding(
-                rule, self.name, outcome, _threshold_reason(label, label_en, j, unit, outcome),
-                uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
-                unit=unit, period=cycle, item=key,
+        for floor in floors:
+            measured = measure((ln for ln in lines if ln.category in floor[1]), unit)
+            findings.append(self.shared_finding(
+                rule, ctx, ("min", floor[0], str(measured)),
+                partial(self._floor, rule, ctx, measured, floor, unit, cycle, uses),
             ))
         return findings
+
+    def _floor(self, rule: RuleDef, ctx: Context, measured: Decimal, floor: Any, unit: str, cycle: Period,
+               uses: tuple[ParameterUse, ...]) -> Finding:
+        key, _, required, label, label_en = floor
+        j = Judgement(measured, required)
+        outcome = j.outcome(ctx, rule, cycle)
+        return ctx.finding(
+            rule, self.name, outcome, _threshold_reason(label, label_en, j, unit, outcome),
+            uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
+            unit=unit, period=cycle, item=key,
+        )
 
     def _plan(self, rule: RuleDef, ctx: Context) -> tuple[Period, tuple[ParameterUse, ...], str, list[Any], list[Any]]:
         """The cycle, the values in force, the caps, and the minimums with their labels."""
@@ -135,6 +144,15 @@ class CategoryMixFamily(RuleFamily):
                 trimmed.append(ln.record.record_id)
                 value = allowed
             running += value
+        if trimmed:  # names this person's records: not shared
+            return self._cap_finding(rule, ctx, category, cap, unit, cycle, uses, raw, tuple(trimmed))
+        return self.shared_finding(
+            rule, ctx, ("max", category, str(raw)),
+            lambda: self._cap_finding(rule, ctx, category, cap, unit, cycle, uses, raw, ()),
+        )
+
+    def _cap_finding(self, rule: RuleDef, ctx: Context, category: str, cap: Decimal, unit: str, cycle: Period,
+                     uses: Sequence[ParameterUse], raw: Decimal, trimmed: tuple[str, ...]) -> Finding:
         pz, pe = _period_text(cycle)
         if trimmed:
             reason = Reason(
@@ -148,7 +166,7 @@ class CategoryMixFamily(RuleFamily):
             )
         return ctx.finding(
             rule, self.name, Outcome.PASS, reason, uses=uses, measured=raw, required=cap,
-            shortfall=Decimal(0), unit=unit, period=cycle, item=f"max:{category}", records=tuple(trimmed),
+            shortfall=Decimal(0), unit=unit, period=cycle, item=f"max:{category}", records=trimmed,
         )
 
 
@@ -169,15 +187,20 @@ class CycleTotalFamily(RuleFamily):
         cycle = ctx.cycle()
         minimum = ctx.param(rule, "minimum")
         unit = ctx.param(rule, "unit")
-        j = Judgement(measure(ctx.lines_in(cycle), str(unit.value)), minimum.value)
-        outcome = j.outcome(ctx, rule, cycle)
-        pz, pe = _period_text(cycle)
-        return [ctx.finding(
-            rule, self.name, outcome,
-            _threshold_reason(f"{pz}周期累计", f"Cycle {pe} total", j, str(unit.value), outcome),
-            uses=[minimum, unit, *ctx.cycle_uses()], measured=j.measured, required=j.required,
-            shortfall=j.gap, unit=str(unit.value), period=cycle,
-        )]
+        measured = measure(ctx.lines_in(cycle), str(unit.value))
+
+        def judge() -> Finding:
+            j = Judgement(measured, minimum.value)
+            outcome = j.outcome(ctx, rule, cycle)
+            pz, pe = _period_text(cycle)
+            return ctx.finding(
+                rule, self.name, outcome,
+                _threshold_reason(f"{pz}周期累计", f"Cycle {pe} total", j, str(unit.value), outcome),
+                uses=[minimum, unit, *ctx.cycle_uses()], measured=j.measured, required=j.required,
+                shortfall=j.gap, unit=str(unit.value), period=cycle,
+            )
+
+        return [self.shared_finding(rule, ctx, (str(measured),), judge)]
 
 
 class AnnualMinimumFamily(RuleFamily):
@@ -197,17 +220,26 @@ class AnnualMinimumFamily(RuleFamily):
         findings = []
         for year, uses, unit, checks in self._plan(rule, ctx):
             lines = ctx.lines_in(year)
-            for item, cats, floor, label, label_en in checks:
+            for check in checks:
+                cats = check[1]
                 chosen = lines if cats is None else [ln for ln in lines if ln.category in cats]
-                j = Judgement(measure(chosen, unit), floor)
-                outcome = j.outcome(ctx, rule, year)
-                findings.append(ctx.finding(
-                    rule, self.name, outcome,
-                    _threshold_reason(label, label_en, j, unit, outcome),
-                    uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
-                    unit=unit, period=year, item=item,
+                measured = measure(chosen, unit)
+                findings.append(self.shared_finding(
+                    rule, ctx, (year.start, year.end, check[0], str(measured)),
+                    partial(self._judge, rule, ctx, measured, check, year, uses, unit),
                 ))
         return findings
+
+    def _judge(self, rule: RuleDef, ctx: Context, measured: Decimal, check: Any, year: Period,
+               uses: tuple[ParameterUse, ...], unit: str) -> Finding:
+        item, _, floor, label, label_en = check
+        j = Judgement(measured, floor)
+        outcome = j.outcome(ctx, rule, year)
+        return ctx.finding(
+            rule, self.name, outcome, _threshold_reason(label, label_en, j, unit, outcome),
+            uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
+            unit=unit, period=year, item=item,
+        )
 
     def _plan(self, rule: RuleDef, ctx: Context) -> list[tuple[Period, tuple[ParameterUse, ...], str, list[Any]]]:
         """Per year: the period, the values in force for it, and each check with its labels."""
