@@ -116,7 +116,7 @@ class RuleFamily:
         equal but written differently, stay apart), a parameter use by ``id`` (the
         finding kept here keeps the use alive, so its id stays its own).
         """
-        full = (self.name, ctx.chain.hash, rule.id, ctx.on, ctx.as_of, ctx.known_at, key)
+        full = (self, ctx.chain.hash, rule.id, ctx.on, ctx.as_of, ctx.known_at, key)
         hit = _SHARED_FINDINGS.get(full)
         if hit is None:
             hit = build()
@@ -128,6 +128,24 @@ class RuleFamily:
             share_finding(hit)
         return hit
 
+
+def _by_name(uses: Sequence[ParameterUse]) -> tuple[ParameterUse, ...]:
+    """``uses`` sorted by name; a plan's tuple of uses, passed for every person, is sorted once."""
+    if uses.__class__ is not tuple:
+        return tuple(sorted(uses, key=_name))
+    hit = _SORTED_USES.get(id(uses))
+    if hit is None or hit[0] is not uses:
+        if len(_SORTED_USES) >= 4096:
+            _SORTED_USES.clear()
+        hit = _SORTED_USES[id(uses)] = (uses, tuple(sorted(uses, key=_name)))  # keeps ``uses`` alive: its id stays its own
+    return hit[1]
+
+
+def _name(use: ParameterUse) -> str:
+    return use.name
+
+
+_SORTED_USES: dict[int, tuple[tuple[ParameterUse, ...], tuple[ParameterUse, ...]]] = {}
 
 #: Findings shared between subjects (see RuleFamily.shared_finding), a few kilobytes of text each once written.
 _SHARED_FINDINGS: dict[tuple[Any, ...], Finding] = {}
@@ -293,7 +311,7 @@ class Context:
             outcome=outcome,
             reason=reason,
             citation=rule.citation,
-            parameters=tuple(sorted(uses, key=lambda u: u.name)),
+            parameters=_by_name(uses),
             **kw,
         )
 
