@@ -10,6 +10,7 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="install the [dask] extra")
 
 from creditrules import Engine  # noqa: E402
+from creditrules.errors import InputErrors  # noqa: E402
 from creditrules.distributed import Partition, adjudicate_partitions, partition_population  # noqa: E402
 from creditrules.stream import in_memory_people, run_batch  # noqa: E402
 
@@ -59,3 +60,80 @@ def test_a_person_split_across_partitions_is_refused(tmp_path: Path, client) -> 
     persons, records = write_population(tmp_path, 10, shuffle=False)
     with pytest.raises(Exception, match="more than one partition"):
         list(adjudicate_partitions(client, [Partition(persons, records)] * 2, region="beihai", as_of=AS_OF))
+
+
+def test_partitioning_streams_and_refuses_bad_rows_with_their_own_file_and_line(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 12, shuffle=True)
+    lines = Path(records).read_text().splitlines(keepends=True)
+    lines[5] = lines[5].replace(",county,", ",galaxy,")
+    lines.append("X-1,T9999,county,remote,2019-01-01,2019-01-02,6\n")  # a record of nobody
+    Path(records).write_text("".join(lines))
+    out = tmp_path / "parts"
+    with pytest.raises(InputErrors) as exc:
+        partition_population(persons, records, str(out), 4)
+    text = str(exc.value)
+    assert f"{records}:6" in text and "level" in text
+    assert f"{records}:{len(lines)}" in text and "no person 'T9999'" in text
+    assert list(out.iterdir()) == []  # nothing half-written
+
+
+def test_many_partitions_merge_in_rounds_to_the_same_bytes(tmp_path: Path, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from creditrules import distributed as backend
+
+    monkeypatch.setattr(backend, "_MERGE_WIDTH", 2)  # 7 spools: merged 2 at a time, in three rounds
+    persons, records = write_population(tmp_path, 30, shuffle=True)
+    local = [r.decision_json for r in run_batch(in_memory_people(persons, records), region="beihai", as_of=AS_OF)]
+    parts = partition_population(persons, records, str(tmp_path / "parts"), 7)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    remote = [text for _, text, _ in adjudicate_partitions(client, parts, region="beihai", as_of=AS_OF,
+                                                            spool_dir=str(spool))]
+    assert remote == local
+    assert list(spool.iterdir()) == []  # the spool is gone once the merge is read
+
+
+def test_a_refused_partition_stops_the_run_and_leaves_no_spool(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    persons, records = write_population(tmp_path, 10, shuffle=False)
+    bad = tmp_path / "bad-records.csv"
+    bad.write_text(Path(records).read_text().replace(",county,", ",galaxy,", 1))
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    with pytest.raises(InputErrors, match="level"):
+        list(adjudicate_partitions(client, [Partition(persons, str(bad))], region="beihai", as_of=AS_OF,
+                                   spool_dir=str(spool)))
+    assert list(spool.iterdir()) == []
+
+
+def test_the_cluster_command_writes_what_adjudicate_writes(tmp_path: Path, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from creditrules import cli
+    from creditrules.audit import Ledger
+
+    monkeypatch.chdir(tmp_path)
+    persons, records = write_population(tmp_path, 25, shuffle=True)
+    runner = CliRunner()
+
+    def run(*args: str) -> None:
+        result = runner.invoke(cli.main, list(args), catch_exceptions=False)
+        assert result.exit_code in (0, 1), result.output  # 1: some people fail their requirements
+
+    run("adjudicate", "--region", "beihai", "--as-of", "2020-12-31", "--persons", persons, "--records", records,
+        "--out", "local.jsonl", "--ledger", "local.sqlite")
+    run("partition", "--persons", persons, "--records", records, "--parts", "3", "--out", "parts")
+    run("cluster-adjudicate", "--partitions", "parts", "--region", "beihai", "--as-of", "2020-12-31",
+        "--local-workers", "1", "--out", "cluster.jsonl", "--ledger", "cluster.sqlite")
+    assert (tmp_path / "cluster.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    with Ledger("local.sqlite") as a, Ledger("cluster.sqlite") as b:
+        assert [e.record.text for e in a.entries()] == [e.record.text for e in b.entries()]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
+
+
+def test_a_record_id_reused_by_another_person_is_refused_unless_checked_per_partition(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 6, shuffle=False)
+    with open(records, "a") as fh:
+        first_id = Path(records).read_text().splitlines()[1].split(",")[0]
+        fh.write(f"{first_id},T0005,county,remote,2019-01-01,2019-01-02,6\n")
+    with pytest.raises(InputErrors, match="duplicate record_id"):
+        partition_population(persons, records, str(tmp_path / "a"), 3)
+    assert len(partition_population(persons, records, str(tmp_path / "b"), 3, check_ids=False)) == 3

@@ -45,11 +45,18 @@ def sort_records_cmd(records: str, out: str, encoding: str | None) -> None:
 @click.option("--records", required=True, type=click.Path(dir_okay=False, exists=True))
 @click.option("--parts", required=True, type=click.IntRange(1, 100_000), help="How many partitions.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write.")
-def partition(persons: str, records: str, parts: int, out_dir: str) -> None:
-    """Split a population into partitions holding whole persons (by a stable hash of person_id)."""
+@click.option("--ids-within-partitions", is_flag=True,
+              help="Check record ids within each partition (its worker reads it whole), not across the file: "
+                   "memory then holds the person ids only, not ~300 bytes per record.")
+def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_partitions: bool) -> None:
+    """Split a population into partitions holding whole persons (by a stable hash of person_id).
+
+    The files stream through; every row is checked as `adjudicate` checks it, and
+    any refusal leaves the directory as it was.
+    """
     from .distributed import partition_population
 
-    written = partition_population(persons, records, out_dir, parts)
+    written = partition_population(persons, records, out_dir, parts, check_ids=not ids_within_partitions)
     click.echo(f"{out_dir}: {len(written)} partitions (persons-NNNN.csv, records-NNNN.csv)", err=True)
 
 
@@ -82,28 +89,44 @@ def cluster_adjudicate(
         client = distributed.Client(scheduler)
         cluster = None
     else:
-        cluster = distributed.LocalCluster(n_workers=local_workers, threads_per_worker=1, dashboard_address=None)
+        cluster = distributed.LocalCluster(n_workers=local_workers, threads_per_worker=1, dashboard_address=":0")
         client = distributed.Client(cluster)
+    target = Path(out)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staged = (tempfile.NamedTemporaryFile("w+", encoding="utf-8", delete=False, suffix=".records",
+                                          dir=target.parent) if ledger else None)
+    decided = 0
     try:
-        results = list(adjudicate_partitions(client, [Partition(*p) for p in parts], region=region, as_of=as_of,
-                                             known_at=known_at, audit=ledger is not None))
+        # Decisions are written as they are merged, never all held: a province's are tens of gigabytes.
+        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+            for _, text, record in adjudicate_partitions(
+                client, [Partition(*p) for p in parts], region=region, as_of=as_of, known_at=known_at,
+                audit=ledger is not None, spool_dir=str(target.parent),
+            ):
+                fh.write(text + "\n")
+                if staged is not None and record is not None:
+                    staged.write(record + "\n")
+                decided += 1
+        os.replace(tmp, target)
+        if staged is not None and ledger is not None:
+            from .audit import DecisionRecord, Ledger
+
+            staged.seek(0)
+            with Ledger(ledger) as led:
+                led.archive(engine.chain(region))
+                added = led.append(DecisionRecord.from_text(line.rstrip("\n")) for line in staged)
+            click.echo(f"ledger {ledger}: {added.added} added, {added.skipped} already there", err=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    tmp = Path(out).with_name(f".{Path(out).name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        for _, text, _ in results:
-            fh.write(text + "\n")
-    os.replace(tmp, out)
-    if ledger is not None:
-        from .audit import DecisionRecord, Ledger
-
-        with Ledger(ledger) as led:
-            led.archive(engine.chain(region))
-            added = led.append(DecisionRecord.from_text(text) for _, _, text in results if text is not None)
-        click.echo(f"ledger {ledger}: {added.added} added, {added.skipped} already there", err=True)
-    click.echo(f"{out}: {len(results)} decisions from {len(parts)} partitions", err=True)
+        if staged is not None:
+            staged.close()
+            os.unlink(staged.name)
+    click.echo(f"{out}: {decided} decisions from {len(parts)} partitions", err=True)
 
 
 def _partitions(part_dir: str) -> list[tuple[str, str]]:

@@ -18,14 +18,28 @@ import csv
 import datetime as dt
 import hashlib
 import heapq
+import os
+import pickle
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import frozen
 
-from .convert import read_persons, read_records, structure_person, structure_record, unstructure
+from .convert import (
+    MAX_ERRORS,
+    iter_results,
+    read_persons,
+    read_records,
+    structure_person,
+    structure_record,
+    unstructure,
+)
 from .errors import CreditrulesError, InputError, InputErrors
+from .model import Person, TrainingRecord
 
 __all__ = ["Partition", "adjudicate_partitions", "partition_population"]
 
@@ -38,42 +52,104 @@ class Partition:
     records: str
 
 
-def partition_population(persons: str, records: str, out_dir: str, parts: int) -> list[Partition]:
-    """Split a population into ``parts`` CSV pairs by a stable hash of ``person_id``."""
+def partition_population(
+    persons: str, records: str, out_dir: str, parts: int, *, check_ids: bool = True
+) -> list[Partition]:
+    """Split a population into ``parts`` CSV pairs by a stable hash of ``person_id``.
+
+    The files stream through: memory holds the person ids (to refuse a record
+    whose person is missing) and, with ``check_ids``, a few dozen bytes per
+    record id (to refuse an id reused with other content, as the local run
+    does), never the rows. Every row is checked as the readers check it; any
+    refusal (up to ``MAX_ERRORS``, with the input's own file and line) raises
+    :class:`InputErrors` and leaves nothing in ``out_dir``.
+    """
     if parts < 1:
         raise CreditrulesError("parts must be at least 1")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    people = read_persons(persons)
-    recs = read_records(records)
-    known = {p.person_id for p in people}
-    orphans = [r for r in recs if r.person_id not in known]
-    if orphans:
-        raise InputErrors([InputError(f"no person {r.person_id!r} in {persons}", source=records,
-                                      record_id=r.record_id, field="person_id") for r in orphans[:100]])
-    result = []
-    for i in range(parts):
-        pp = [p for p in people if _slot(p.person_id, parts) == i]
-        rr = [r for r in recs if _slot(r.person_id, parts) == i]
-        part = Partition(str(out / f"persons-{i:04d}.csv"), str(out / f"records-{i:04d}.csv"))
-        _write_csv(part.persons, [unstructure(p) for p in pp], ["person_id", "role"])
-        _write_csv(part.records, [unstructure(r) for r in rr], ["record_id", "person_id"])
-        result.append(part)
-    return result
+    staging = Path(tempfile.mkdtemp(prefix=".partitioning-", dir=out))
+    try:
+        errors: list[InputError] = []
+        known: set[str] = set()
+        with _PartWriters(staging / "persons", parts, Person) as people:
+            for row in iter_results(persons, "person"):
+                if row.model is None:
+                    _refuse(errors, row.error)
+                    continue
+                assert isinstance(row.model, Person)
+                known.add(row.model.person_id)
+                people.write(_slot(row.model.person_id, parts), row.model)
+        with _PartWriters(staging / "records", parts, TrainingRecord) as recs:
+            for row in iter_results(records, "record", duplicates_across_file=check_ids):
+                if row.model is None:
+                    _refuse(errors, row.error)
+                    continue
+                record = row.model
+                assert isinstance(record, TrainingRecord)
+                if record.person_id not in known:
+                    _refuse(errors, InputError(f"no person {record.person_id!r} in {persons}", source=records,
+                                               line=row.line, record_id=record.record_id, field="person_id"))
+                    continue
+                recs.write(_slot(record.person_id, parts), record)
+        if errors:
+            raise InputErrors(errors)
+        result = []
+        for i in range(parts):
+            part = Partition(str(out / f"persons-{i:04d}.csv"), str(out / f"records-{i:04d}.csv"))
+            os.replace(staging / "persons" / f"{i:04d}.csv", part.persons)
+            os.replace(staging / "records" / f"{i:04d}.csv", part.records)
+            result.append(part)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refuse(errors: list[InputError], error: InputError | None) -> None:
+    assert error is not None
+    errors.append(error)
+    if len(errors) >= MAX_ERRORS:
+        raise InputErrors(errors, truncated=True)
+
+
+class _PartWriters:
+    """CSV files, one per partition, written from buffers: a few open at a time, whatever ``parts`` is."""
+
+    def __init__(self, directory: Path, parts: int, cls: type[Any]) -> None:
+        directory.mkdir()
+        self.paths = [directory / f"{i:04d}.csv" for i in range(parts)]
+        self.fields = [f.name for f in attrs.fields(cls)]
+        self.buffers: list[list[list[str]]] = [[] for _ in range(parts)]
+        self.buffered = 0
+        for path in self.paths:
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                csv.writer(fh).writerow(self.fields)
+
+    def write(self, part: int, model: Any) -> None:
+        row = unstructure(model)
+        self.buffers[part].append(["" if row[name] is None else str(row[name]) for name in self.fields])
+        self.buffered += 1
+        if self.buffered >= 50_000:
+            self.flush()
+
+    def flush(self) -> None:
+        for path, rows in zip(self.paths, self.buffers):
+            if rows:
+                with path.open("a", encoding="utf-8", newline="") as fh:
+                    csv.writer(fh).writerows(rows)
+                rows.clear()
+        self.buffered = 0
+
+    def __enter__(self) -> _PartWriters:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
 
 
 def _slot(person_id: str, parts: int) -> int:
     # A cryptographic hash, not hash(): stable across processes and machines.
     return int.from_bytes(hashlib.sha256(person_id.encode()).digest()[:8], "big") % parts
-
-
-def _write_csv(path: str, rows: list[dict[str, Any]], minimum: list[str]) -> None:
-    fields = list(rows[0]) if rows else minimum
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
 
 
 # -- on the workers ----------------------------------------------------------------------
@@ -136,19 +212,83 @@ def adjudicate_partitions(
     as_of: dt.date,
     known_at: dt.date | None = None,
     audit: bool = False,
+    spool_dir: str | None = None,
 ) -> Iterator[tuple[str, str, str | None]]:
     """Adjudicate every partition on the cluster behind ``client``; yield results by person id.
 
     Each yielded item is ``(person_id, decision_json, record_text)``; the order
     equals the local run's (persons by id), so writing them gives the same bytes.
+
+    A partition's results are spooled to a temporary file (in ``spool_dir``, or
+    the system's temporary directory) as soon as its task ends, and released
+    on the cluster; the files are then merged by person id as they are read.
+    So the client holds one partition's results at a time, not the
+    population's decisions (43 KB each), and needs no file system shared with
+    the workers. The spool is removed when the iteration ends, however it ends.
+
+    :raises CreditrulesError: a person found in two partitions.
+    :raises InputErrors: a partition's rows were refused (first in partition order).
     """
+    from distributed import as_completed
+
     futures = [
         client.submit(_adjudicate_partition, part, region, as_of, known_at, audit, pure=False)
         for part in partitions
     ]
-    results = client.gather(futures)
-    ids = [pid for part in results for pid, _, _ in part]
-    if len(ids) != len(set(ids)):
-        raise CreditrulesError("a person appears in more than one partition; partition by person_id")
-    yield from heapq.merge(*results, key=lambda item: item[0])
+    position = {future.key: i for i, future in enumerate(futures)}
+    try:
+        with tempfile.TemporaryDirectory(prefix="creditrules-spool-", dir=spool_dir) as tmp:
+            spools = [os.path.join(tmp, f"{i:06d}.pickle") for i in range(len(futures))]
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask is untyped
+                results = future.result()
+                with open(spools[position[future.key]], "wb") as fh:
+                    for item in results:
+                        pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                future.release()
+                del results
+            spools = _fewer(spools, tmp)
+            previous = None
+            for item in heapq.merge(*(_spooled(path) for path in spools), key=_person_id):
+                if item[0] == previous:
+                    raise CreditrulesError(f"person {item[0]!r} appears in more than one partition; "
+                                           "partition by person_id")
+                previous = item[0]
+                yield item
+    finally:
+        client.cancel(futures)
 
+
+#: Spool files merged at once: each is an open file while the merge runs.
+_MERGE_WIDTH = 256
+
+
+def _fewer(spools: list[str], tmp: str) -> list[str]:
+    """Spools merged by person id, ``_MERGE_WIDTH`` at a time, until one merge can read them all."""
+    level = 0
+    while len(spools) > _MERGE_WIDTH:
+        level += 1
+        merged = []
+        for start in range(0, len(spools), _MERGE_WIDTH):
+            path = os.path.join(tmp, f"merge-{level}-{start:06d}.pickle")
+            group = spools[start:start + _MERGE_WIDTH]
+            with open(path, "wb") as fh:
+                for item in heapq.merge(*(_spooled(p) for p in group), key=_person_id):
+                    pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            for done in group:
+                os.unlink(done)
+            merged.append(path)
+        spools = merged
+    return spools
+
+
+def _person_id(item: tuple[str, str, str | None]) -> str:
+    return item[0]
+
+
+def _spooled(path: str) -> Iterator[tuple[str, str, str | None]]:
+    with open(path, "rb") as fh:
+        while True:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return
