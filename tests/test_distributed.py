@@ -137,3 +137,36 @@ def test_a_record_id_reused_by_another_person_is_refused_unless_checked_per_part
     with pytest.raises(InputErrors, match="duplicate record_id"):
         partition_population(persons, records, str(tmp_path / "a"), 3)
     assert len(partition_population(persons, records, str(tmp_path / "b"), 3, check_ids=False)) == 3
+
+
+def test_the_refusal_raised_is_the_first_partitions_whatever_finishes_first(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    header = "record_id,person_id,level,category,start_date,end_date,hours\n"
+    # Partition 0 is slow to fail (its bad row is last); partition 1 fails at once.
+    (tmp_path / "p0.csv").write_text("person_id,role\n" + "".join(f"A{i},teacher\n" for i in range(20_000))
+                                     + "A-bad,galaxy\n")
+    (tmp_path / "p1.csv").write_text("person_id,role\nB1,galaxy\n")
+    for name in ("r0.csv", "r1.csv"):
+        (tmp_path / name).write_text(header)
+    parts = [Partition(str(tmp_path / f"p{i}.csv"), str(tmp_path / f"r{i}.csv")) for i in (0, 1)]
+    with pytest.raises(InputErrors, match="p0.csv:20002 person A-bad"):
+        list(adjudicate_partitions(client, parts, region="beihai", as_of=AS_OF))
+
+
+def test_a_refused_person_row_does_not_turn_its_records_into_orphans(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 8, shuffle=False)
+    Path(persons).write_text(Path(persons).read_text().replace("T0003,teacher", "T0003,galaxy"))
+    with open(records, "a") as fh:
+        fh.write("Z-1,T0001,county,remote,2019-01-01,2019-01-02,-6\n")
+    with pytest.raises(InputErrors) as exc:
+        partition_population(persons, records, str(tmp_path / "parts"), 2)
+    assert [(e.record_id, e.field) for e in exc.value.errors] == [("T0003", "role"), ("Z-1", "hours")]
+    assert not exc.value.truncated
+
+
+def test_partitioning_into_a_directory_holding_partitions_is_refused(tmp_path: Path) -> None:
+    from creditrules.errors import CreditrulesError
+
+    persons, records = write_population(tmp_path, 8, shuffle=False)
+    partition_population(persons, records, str(tmp_path / "parts"), 4)
+    with pytest.raises(CreditrulesError, match="already holds partitions"):
+        partition_population(persons, records, str(tmp_path / "parts"), 2)  # 2 and 3 would linger

@@ -91,3 +91,19 @@ def test_equal_totals_written_differently_are_not_shared(engine: Engine) -> None
         assert _exact(after) == _exact(alone[1 if second is whole else 0])
     measured = {str(d.subject.id): next(f for f in d.findings if f.family == "cycle_total").measured for d in alone}
     assert (str(measured["T1"]), str(measured["T2"])) == ("10.0", "10")
+
+
+def test_a_callers_decimal_context_does_not_leak_into_another_callers_decision(engine: Engine) -> None:
+    import decimal
+
+    from creditrules.model import Person, TrainingRecord
+
+    def who(pid: str) -> tuple[Person, list[TrainingRecord]]:
+        return Person(pid), [TrainingRecord(f"{pid}-1", pid, "school", "remote", dt.date(2019, 3, 1),
+                                            dt.date(2019, 3, 2), "7.77")]
+
+    as_of = dt.date(2020, 12, 31)
+    alone = _alone(engine, "beihai", as_of, *who("T2"))
+    with decimal.localcontext(prec=3):  # T1 is judged first, with the table empty, in a 3-digit context
+        _alone(engine, "beihai", as_of, *who("T1"))
+    assert decision_json(engine.adjudicate(*who("T2"), region="beihai", as_of=as_of)) == decision_json(alone)

@@ -89,7 +89,9 @@ def cluster_adjudicate(
         client = distributed.Client(scheduler)
         cluster = None
     else:
-        cluster = distributed.LocalCluster(n_workers=local_workers, threads_per_worker=1, dashboard_address=":0")
+        # A trial cluster on this machine: reachable from here only, on free ports.
+        cluster = distributed.LocalCluster(n_workers=local_workers, threads_per_worker=1, host="127.0.0.1",
+                                           dashboard_address="127.0.0.1:0")
         client = distributed.Client(cluster)
     target = Path(out)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

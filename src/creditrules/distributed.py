@@ -31,6 +31,7 @@ from attrs import frozen
 
 from .convert import (
     MAX_ERRORS,
+    FileError,
     iter_results,
     read_persons,
     read_records,
@@ -68,18 +69,26 @@ def partition_population(
         raise CreditrulesError("parts must be at least 1")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    stale = sorted(out.glob("persons-*")) + sorted(out.glob("records-*"))
+    if stale:
+        # Old partitions beside new ones would be read as part of the population.
+        raise CreditrulesError(f"{out_dir} already holds partitions ({stale[0].name} …); choose an empty directory")
     staging = Path(tempfile.mkdtemp(prefix=".partitioning-", dir=out))
     try:
         errors: list[InputError] = []
         known: set[str] = set()
+        refused: set[str] = set()  # persons whose row was refused: their records are not orphans
         with _PartWriters(staging / "persons", parts, Person) as people:
             for row in iter_results(persons, "person"):
                 if row.model is None:
                     _refuse(errors, row.error)
+                    refused.add(str(row.cells.get("person_id") or "").strip())
                     continue
                 assert isinstance(row.model, Person)
                 known.add(row.model.person_id)
                 people.write(_slot(row.model.person_id, parts), row.model)
+        if any(isinstance(e, FileError) for e in errors):
+            raise InputErrors(errors)  # no persons to check the records against
         with _PartWriters(staging / "records", parts, TrainingRecord) as recs:
             for row in iter_results(records, "record", duplicates_across_file=check_ids):
                 if row.model is None:
@@ -87,6 +96,8 @@ def partition_population(
                     continue
                 record = row.model
                 assert isinstance(record, TrainingRecord)
+                if record.person_id in refused:
+                    continue  # its person's row is refused already; the records are read when it is fixed
                 if record.person_id not in known:
                     _refuse(errors, InputError(f"no person {record.person_id!r} in {persons}", source=records,
                                                line=row.line, record_id=record.record_id, field="person_id"))
@@ -107,9 +118,9 @@ def partition_population(
 
 def _refuse(errors: list[InputError], error: InputError | None) -> None:
     assert error is not None
-    errors.append(error)
-    if len(errors) >= MAX_ERRORS:
+    if len(errors) == MAX_ERRORS:  # a 101st: say there are more, as the readers do
         raise InputErrors(errors, truncated=True)
+    errors.append(error)
 
 
 class _PartWriters:
@@ -240,6 +251,8 @@ def adjudicate_partitions(
         with tempfile.TemporaryDirectory(prefix="creditrules-spool-", dir=spool_dir) as tmp:
             spools = [os.path.join(tmp, f"{i:06d}.pickle") for i in range(len(futures))]
             for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask is untyped
+                if future.status != "finished":
+                    _raise_first_failure(futures, position[future.key])
                 results = future.result()
                 with open(spools[position[future.key]], "wb") as fh:
                     for item in results:
@@ -256,6 +269,20 @@ def adjudicate_partitions(
                 yield item
     finally:
         client.cancel(futures)
+
+
+def _raise_first_failure(futures: list[Any], failed: int) -> None:
+    """Raise the failure of the first partition that failed, in partition order, not in order of time.
+
+    Partitions before ``failed`` are waited for: one of them may fail too, and
+    its refusal is the one a run from the start would meet first.
+    """
+    from distributed import wait
+
+    wait(futures[:failed])  # type: ignore[no-untyped-call]  # dask is untyped
+    first = next(f for f in futures[:failed + 1] if f.status != "finished")
+    first.result()  # raises the task's own exception, pickled back with its attributes
+    raise CreditrulesError(f"partition task ended as {first.status}")  # cancelled: not expected
 
 
 #: Spool files merged at once: each is an open file while the merge runs.

@@ -16,6 +16,7 @@ Families run in stages (:attr:`RuleFamily.stage`), then by rule id:
 from __future__ import annotations
 
 import bisect
+import decimal
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from decimal import Decimal
@@ -116,7 +117,9 @@ class RuleFamily:
         equal but written differently, stay apart), a parameter use by ``id`` (the
         finding kept here keeps the use alive, so its id stays its own).
         """
-        full = (self, ctx.chain.hash, rule.id, ctx.on, ctx.as_of, ctx.known_at, key)
+        # The caller's decimal context shapes the arithmetic (a shortfall's digits), so it is part of the key.
+        context = decimal.getcontext()
+        full = (self, ctx.chain.hash, rule.id, ctx.on, ctx.as_of, ctx.known_at, context.prec, context.rounding, key)
         hit = _SHARED_FINDINGS.get(full)
         if hit is None:
             hit = build()
