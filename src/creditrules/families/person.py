@@ -34,22 +34,17 @@ def _period_text(p: Period) -> tuple[str, str]:
 def _threshold_reason(
     label_zh: str, label_en: str, j: Judgement, unit: str, outcome: Outcome
 ) -> Reason:
-    op_zh = "不少于" if j.at_least else "不超过"
-    op_en = "at least" if j.at_least else "at most"
-    zh = f"{label_zh}{fmt(j.measured)}{unit_zh(unit)},要求{op_zh}{fmt(j.required)}{unit_zh(unit)}"
-    en = f"{label_en}: {fmt(j.measured)} {unit}, {op_en} {fmt(j.required)} required"
+    measured, required, per = fmt(j.measured), fmt(j.required), unit_zh(unit)
+    op_zh, op_en = ("不少于", "at least") if j.at_least else ("不超过", "at most")
+    zh = f"{label_zh}{measured}{per},要求{op_zh}{required}{per}"
+    en = f"{label_en}: {measured} {unit}, {op_en} {required} required"
     if j.met:
-        zh += ",达标。"
-        en += "; met."
-    elif outcome is Outcome.PENDING:
-        zh += f",尚差{fmt(j.gap)}{unit_zh(unit)}(周期未结束)。"
-        en += f"; {fmt(j.gap)} still to go (period not over)."
-    else:
-        word_zh = "差" if j.at_least else "超出"
-        word_en = "short by" if j.at_least else "over by"
-        zh += f",{word_zh}{fmt(j.gap)}{unit_zh(unit)}。"
-        en += f"; {word_en} {fmt(j.gap)}."
-    return Reason(zh, en)
+        return Reason(zh + ",达标。", en + "; met.")
+    gap = fmt(j.gap)
+    if outcome is Outcome.PENDING:
+        return Reason(f"{zh},尚差{gap}{per}(周期未结束)。", f"{en}; {gap} still to go (period not over).")
+    word_zh, word_en = ("差", "short by") if j.at_least else ("超出", "over by")
+    return Reason(f"{zh},{word_zh}{gap}{per}。", f"{en}; {word_en} {gap}.")
 
 
 def _years(ctx: Context, rule: RuleDef) -> list[Period]:
