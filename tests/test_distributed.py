@@ -34,8 +34,10 @@ def test_partitions_on_a_cluster_equal_the_local_run_byte_for_byte(tmp_path: Pat
     parts = partition_population(persons, records, str(tmp_path / "parts"), 5)
     assert len(parts) == 5 and all(Path(p.records).exists() for p in parts)
     remote = list(adjudicate_partitions(client, parts, region="beihai", as_of=AS_OF, audit=True))
-    assert [text for _, text, _ in remote] == local
-    assert all(record is not None and '"schema":"creditrules.decision-record/1"' in record for _, _, record in remote)
+    assert [r.decision_json for r in remote] == local
+    assert [r.subject_id for r in remote] == sorted(r.subject_id for r in remote)
+    assert all(r.record_text is not None and '"schema":"creditrules.decision-record/1"' in r.record_text
+               for r in remote)
 
 
 def test_parquet_partitions_read_like_csv(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
@@ -86,8 +88,8 @@ def test_many_partitions_merge_in_rounds_to_the_same_bytes(tmp_path: Path, clien
     parts = partition_population(persons, records, str(tmp_path / "parts"), 7)
     spool = tmp_path / "spool"
     spool.mkdir()
-    remote = [text for _, text, _ in adjudicate_partitions(client, parts, region="beihai", as_of=AS_OF,
-                                                            spool_dir=str(spool))]
+    remote = [r.decision_json for r in adjudicate_partitions(client, parts, region="beihai", as_of=AS_OF,
+                                                             spool_dir=str(spool))]
     assert remote == local
     assert list(spool.iterdir()) == []  # the spool is gone once the merge is read
 
@@ -105,6 +107,8 @@ def test_a_refused_partition_stops_the_run_and_leaves_no_spool(tmp_path: Path, c
 
 
 def test_the_cluster_command_writes_what_adjudicate_writes(tmp_path: Path, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
     from click.testing import CliRunner
 
     from creditrules import cli
@@ -114,29 +118,26 @@ def test_the_cluster_command_writes_what_adjudicate_writes(tmp_path: Path, clien
     persons, records = write_population(tmp_path, 25, shuffle=True)
     runner = CliRunner()
 
-    def run(*args: str) -> None:
+    def run(*args: str) -> tuple[int, str]:
         result = runner.invoke(cli.main, list(args), catch_exceptions=False)
-        assert result.exit_code in (0, 1), result.output  # 1: some people fail their requirements
+        return result.exit_code, result.output
 
-    run("adjudicate", "--region", "beihai", "--as-of", "2020-12-31", "--persons", persons, "--records", records,
-        "--out", "local.jsonl", "--ledger", "local.sqlite")
-    run("partition", "--persons", persons, "--records", records, "--parts", "3", "--out", "parts")
-    run("cluster-adjudicate", "--partitions", "parts", "--region", "beihai", "--as-of", "2020-12-31",
-        "--local-workers", "1", "--out", "cluster.jsonl", "--ledger", "cluster.sqlite")
+    local = run("adjudicate", "--region", "beihai", "--as-of", "2020-12-31", "--persons", persons,
+                "--records", records, "--out", "local.jsonl", "--ledger", "local.sqlite", "--fail-on-fail")
+    assert run("partition", "--persons", persons, "--records", records, "--parts", "3", "--out", "parts")[0] == 0
+    cluster = run("cluster-adjudicate", "--partitions", "parts", "--region", "beihai", "--as-of", "2020-12-31",
+                  "--local-workers", "1", "--out", "cluster.jsonl", "--ledger", "cluster.sqlite", "--fail-on-fail")
     assert (tmp_path / "cluster.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert cluster[0] == local[0] == 1  # some people fail: --fail-on-fail exits 1 on both paths
+    summary = [line for line in local[1].splitlines() if "person" in line and "│" not in line][-1]
+    assert summary in cluster[1]  # the same counts table
     with Ledger("local.sqlite") as a, Ledger("cluster.sqlite") as b:
         assert [e.record.text for e in a.entries()] == [e.record.text for e in b.entries()]
+    gz = run("cluster-adjudicate", "--partitions", "parts", "--region", "beihai", "--as-of", "2020-12-31",
+             "--local-workers", "1", "--out", "cluster.jsonl.gz")
+    assert gz[0] == 0
+    assert gzip.decompress((tmp_path / "cluster.jsonl.gz").read_bytes()) == (tmp_path / "local.jsonl").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
-
-
-def test_a_record_id_reused_by_another_person_is_refused_unless_checked_per_partition(tmp_path: Path) -> None:
-    persons, records = write_population(tmp_path, 6, shuffle=False)
-    with open(records, "a") as fh:
-        first_id = Path(records).read_text().splitlines()[1].split(",")[0]
-        fh.write(f"{first_id},T0005,county,remote,2019-01-01,2019-01-02,6\n")
-    with pytest.raises(InputErrors, match="duplicate record_id"):
-        partition_population(persons, records, str(tmp_path / "a"), 3)
-    assert len(partition_population(persons, records, str(tmp_path / "b"), 3, check_ids=False)) == 3
 
 
 def test_the_refusal_raised_is_the_first_partitions_whatever_finishes_first(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
@@ -170,3 +171,13 @@ def test_partitioning_into_a_directory_holding_partitions_is_refused(tmp_path: P
     partition_population(persons, records, str(tmp_path / "parts"), 4)
     with pytest.raises(CreditrulesError, match="already holds partitions"):
         partition_population(persons, records, str(tmp_path / "parts"), 2)  # 2 and 3 would linger
+
+
+def test_a_record_id_reused_by_another_person_is_refused_unless_checked_per_partition(tmp_path: Path) -> None:
+    persons, records = write_population(tmp_path, 6, shuffle=False)
+    with open(records, "a") as fh:
+        first_id = Path(records).read_text().splitlines()[1].split(",")[0]
+        fh.write(f"{first_id},T0005,county,remote,2019-01-01,2019-01-02,6\n")
+    with pytest.raises(InputErrors, match="duplicate record_id"):
+        partition_population(persons, records, str(tmp_path / "a"), 3)
+    assert len(partition_population(persons, records, str(tmp_path / "b"), 3, check_ids=False)) == 3

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, cast
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,9 +24,9 @@ import click
 from .cli import DATE, CliError
 from .engine import Engine
 from .model import Outcome
-from .stream import Group
+from .stream import BatchResult, Group
 
-__all__ = ["cluster_adjudicate", "partition", "sort_records_cmd", "stream_decisions"]
+__all__ = ["cluster_adjudicate", "partition", "sort_records_cmd", "stream_decisions", "write_decisions"]
 
 
 @click.command("sort-records")
@@ -69,18 +70,21 @@ def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_p
 @click.option("--scheduler", help="Address of a running dask scheduler (tcp://host:8786).")
 @click.option("--local-workers", type=click.IntRange(1, 512), default=2, show_default=True,
               help="Without --scheduler: start a LocalCluster with this many worker processes.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Decisions as JSON Lines.")
+@click.option("--out", help="Decisions as JSON Lines (.gz: gzipped); '-' or none for stdout.")
 @click.option("--ledger", type=click.Path(dir_okay=False), help="Also append every decision record here.")
+@click.option("--fail-on-fail", is_flag=True, help="Exit 1 if any decision's outcome is fail.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
 def cluster_adjudicate(
     part_dir: str, region: str, as_of: dt.date, known_at: dt.date | None, scheduler: str | None,
-    local_workers: int, out: str, ledger: str | None,
+    local_workers: int, out: str | None, ledger: str | None, fail_on_fail: bool, progress: bool,
 ) -> None:
-    """Adjudicate partitions on a dask.distributed cluster; same bytes as the local run."""
+    """Adjudicate partitions on a dask.distributed cluster: the output, summary and exit code of `adjudicate`."""
     try:
         import distributed
     except ImportError:
         raise CliError('the Dask backend needs the [dask] extra: pip install -e ".[dask]"') from None
     from .distributed import Partition, adjudicate_partitions
+    from .report import make_console, summary_table
 
     parts = _partitions(part_dir)
     engine = Engine.load()
@@ -93,42 +97,37 @@ def cluster_adjudicate(
         cluster = distributed.LocalCluster(n_workers=local_workers, threads_per_worker=1, host="127.0.0.1",
                                            dashboard_address="127.0.0.1:0")
         client = distributed.Client(cluster)
-    target = Path(out)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    staged = (tempfile.NamedTemporaryFile("w+", encoding="utf-8", delete=False, suffix=".records",
-                                          dir=target.parent) if ledger else None)
-    decided = 0
-    try:
-        # Decisions are written as they are merged, never all held: a province's are tens of gigabytes.
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            for _, text, record in adjudicate_partitions(
-                client, [Partition(*p) for p in parts], region=region, as_of=as_of, known_at=known_at,
-                audit=ledger is not None, spool_dir=str(target.parent),
-            ):
-                fh.write(text + "\n")
-                if staged is not None and record is not None:
-                    staged.write(record + "\n")
-                decided += 1
-        os.replace(tmp, target)
-        if staged is not None and ledger is not None:
-            from .audit import DecisionRecord, Ledger
+    spool = str(Path(out).parent) if out not in (None, "-") else None
 
-            staged.seek(0)
-            with Ledger(ledger) as led:
-                led.archive(engine.chain(region))
-                added = led.append(DecisionRecord.from_text(line.rstrip("\n")) for line in staged)
-            click.echo(f"ledger {ledger}: {added.added} added, {added.skipped} already there", err=True)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    def produce(sink: BinaryIO, compress: bool, advance: Callable[[int], None]) -> Iterator[BatchResult]:
+        # Decisions are written as they are merged, never all held: a province's are tens of gigabytes.
+        writer: BinaryIO = (cast(BinaryIO, gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0))
+                            if compress else sink)
+        try:
+            for result in adjudicate_partitions(
+                client, [Partition(*p) for p in parts], region=region, as_of=as_of, known_at=known_at,
+                audit=ledger is not None, spool_dir=spool,
+            ):
+                writer.write(result.line)
+                advance(1)
+                yield result
+        finally:
+            if compress:
+                writer.close()  # the gzip trailer; the file itself stays open
+
+    try:
+        counts = write_decisions(engine, produce, region=region, out=out, ledger=ledger, progress=progress)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-        if staged is not None:
-            staged.close()
-            os.unlink(staged.name)
-    click.echo(f"{out}: {decided} decisions from {len(parts)} partitions", err=True)
+    counted = [{"subject": {"kind": k}, "outcome": o} for (k, o), n in sorted(counts.items()) for _ in range(n)]
+    make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
+    click.echo(f"{out or 'stdout'}: {sum(counts.values())} decisions from {len(parts)} partitions", err=True)
+    if counts_of(counts, Outcome.ERROR):
+        raise click.exceptions.Exit(3)
+    if fail_on_fail and counts_of(counts, Outcome.FAIL):
+        raise click.exceptions.Exit(1)
 
 
 def _partitions(part_dir: str) -> list[tuple[str, str]]:
@@ -155,20 +154,37 @@ def stream_decisions(
     ledger: str | None,
     progress: bool,
 ) -> Counter[tuple[str, str]]:
-    """Decide ``groups`` with ``workers`` processes, writing each line as it comes.
+    """Decide ``groups`` with ``workers`` processes, writing each line as it comes (see :func:`write_decisions`)."""
+    from .stream import run_batch
+
+    def produce(sink: BinaryIO, compress: bool, advance: Callable[[int], None]) -> Iterable[BatchResult]:
+        return run_batch(groups, region=region, as_of=as_of, known_at=known_at, workers=workers, engine=engine,
+                         audit=ledger is not None, on_done=advance, sink=sink, compress=compress)
+
+    return write_decisions(engine, produce, region=region, out=out, ledger=ledger, progress=progress)
+
+
+#: Makes the results and writes their lines to ``sink`` (gzipped if asked), calling ``advance`` as it goes.
+Producer = Callable[[BinaryIO, bool, Callable[[int], None]], Iterable[BatchResult]]
+
+
+def write_decisions(
+    engine: Engine, produce: Producer, *, region: str, out: str | None, ledger: str | None, progress: bool
+) -> Counter[tuple[str, str]]:
+    """Write the decisions ``produce`` makes to ``out`` (or stdout), and their records to ``ledger``.
 
     Output is atomic: lines go to a temporary file renamed at the end (stdout is
     written as it goes), and ledger records are staged in a temporary file and
     appended only once every decision was made — so refused input mid-stream
-    leaves nothing behind. Returns counts by (kind, outcome).
+    leaves nothing behind. Returns counts by (kind, outcome); the reasons of
+    ``error`` findings are printed.
     """
-    from .stream import run_batch
-
     counts: Counter[tuple[str, str]] = Counter()
     errors: list[str] = []
     target = Path(out) if out not in (None, "-") else None
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target else None
-    staged = tempfile.NamedTemporaryFile("w+", encoding="utf-8", delete=False, suffix=".records") if ledger else None
+    staged = (tempfile.NamedTemporaryFile("w+", encoding="utf-8", delete=False, suffix=".records",
+                                          dir=target.parent if target else None) if ledger else None)
     if tmp is None:
         sys.stdout.flush()
     # Bytes, always: the canonical UTF-8, whatever the terminal's locale.
@@ -176,9 +192,7 @@ def stream_decisions(
     compress = target is not None and target.suffix == ".gz"
     try:
         with _progress(progress) as advance:
-            for result in run_batch(groups, region=region, as_of=as_of, known_at=known_at, workers=workers,
-                                    engine=engine, audit=ledger is not None, on_done=advance, sink=sink,
-                                    compress=compress):
+            for result in produce(sink, compress, advance):
                 counts[result.kind, result.outcome.value] += 1
                 errors.extend(f"{result.kind} {result.subject_id}: {why}" for why in result.errors)
                 if staged is not None and result.record_text is not None:

@@ -41,6 +41,7 @@ from .convert import (
 )
 from .errors import CreditrulesError, InputError, InputErrors
 from .model import Person, TrainingRecord
+from .stream import BatchResult
 
 __all__ = ["Partition", "adjudicate_partitions", "partition_population"]
 
@@ -192,27 +193,19 @@ def _load(path: str, kind: str) -> list[Any]:
 
 def _adjudicate_partition(
     part: Partition, region: str, as_of: dt.date, known_at: dt.date | None, audit: bool
-) -> list[tuple[str, str, str | None]]:
-    """(person id, decision JSON, audit record text) for every person of ``part``, by person id."""
+) -> list[BatchResult]:
+    """Every person of ``part`` decided, by person id, as the local batch decides them."""
     from .batch import Population
-    from .canonical import canonical_json
     from .engine import Engine
+    from .stream import decide
 
     engine = _ENGINES.get("engine")
     if engine is None:
         engine = _ENGINES["engine"] = Engine.load()
     population = Population.build(_load(part.persons, "person"), _load(part.records, "record"))
-    out = []
-    for person in population.persons:
-        records = population.records.get(person.person_id, ())
-        decision = engine.adjudicate(person, records, region=region, as_of=as_of, known_at=known_at)
-        text = None
-        if audit:
-            from .audit import make_record
-
-            text = make_record(engine, decision, person, records, known_at=known_at).text
-        out.append((person.person_id, canonical_json(decision), text))
-    return out
+    return [decide(engine, person, population.records.get(person.person_id, ()), region=region, as_of=as_of,
+                   known_at=known_at, audit=audit)
+            for person in population.persons]
 
 
 def adjudicate_partitions(
@@ -224,11 +217,13 @@ def adjudicate_partitions(
     known_at: dt.date | None = None,
     audit: bool = False,
     spool_dir: str | None = None,
-) -> Iterator[tuple[str, str, str | None]]:
+) -> Iterator[BatchResult]:
     """Adjudicate every partition on the cluster behind ``client``; yield results by person id.
 
-    Each yielded item is ``(person_id, decision_json, record_text)``; the order
-    equals the local run's (persons by id), so writing them gives the same bytes.
+    Each result is a :class:`~creditrules.stream.BatchResult`, as the local
+    batch gives: ``line`` (the decision's canonical JSON and a newline),
+    ``outcome``, ``errors`` and, with ``audit``, ``record_text``. The order equals
+    the local run's (persons by id), so writing the lines gives the same bytes.
 
     A partition's results are spooled to a temporary file (in ``spool_dir``, or
     the system's temporary directory) as soon as its task ends, and released
@@ -262,10 +257,10 @@ def adjudicate_partitions(
             spools = _fewer(spools, tmp)
             previous = None
             for item in heapq.merge(*(_spooled(path) for path in spools), key=_person_id):
-                if item[0] == previous:
-                    raise CreditrulesError(f"person {item[0]!r} appears in more than one partition; "
+                if item.subject_id == previous:
+                    raise CreditrulesError(f"person {item.subject_id!r} appears in more than one partition; "
                                            "partition by person_id")
-                previous = item[0]
+                previous = item.subject_id
                 yield item
     finally:
         client.cancel(futures)
@@ -308,11 +303,11 @@ def _fewer(spools: list[str], tmp: str) -> list[str]:
     return spools
 
 
-def _person_id(item: tuple[str, str, str | None]) -> str:
-    return item[0]
+def _person_id(item: BatchResult) -> str:
+    return item.subject_id
 
 
-def _spooled(path: str) -> Iterator[tuple[str, str, str | None]]:
+def _spooled(path: str) -> Iterator[BatchResult]:
     with open(path, "rb") as fh:
         while True:
             try:

@@ -413,19 +413,25 @@ def _decide_chunk(chunk: list[Any]) -> list[BatchResult]:
                 return out
         else:
             subject, records = item
-        decision = engine.adjudicate(subject, records, region=_WORKER["region"], as_of=_WORKER["as_of"],
-                                     known_at=_WORKER["known_at"])
-        record_text = None
-        if _WORKER["audit"]:
-            from .audit import make_record
-
-            record_text = make_record(engine, decision, subject, records, known_at=_WORKER["known_at"]).text
-        errors = tuple(f.reason.en for f in decision.findings if f.outcome is Outcome.ERROR)
-        # Encoded here, in the worker: bytes cross the pipe as they are, where a
-        # str would be encoded to pickle it and decoded again on the other side.
-        line = (canonical_json(decision) + "\n").encode("utf-8")
-        out.append(BatchResult(subject.id, subject.kind.value, decision.outcome, line, record_text, errors))
+        out.append(decide(engine, subject, records, region=_WORKER["region"], as_of=_WORKER["as_of"],
+                          known_at=_WORKER["known_at"], audit=_WORKER["audit"]))
     return out
+
+
+def decide(engine: Engine, subject: Subject, records: Sequence[TrainingRecord], *, region: str, as_of: dt.date,
+           known_at: dt.date | None, audit: bool) -> BatchResult:
+    """One subject decided as a batch decides it: the line to write, the outcome, the audit record."""
+    decision = engine.adjudicate(subject, records, region=region, as_of=as_of, known_at=known_at)
+    record_text = None
+    if audit:
+        from .audit import make_record
+
+        record_text = make_record(engine, decision, subject, records, known_at=known_at).text
+    errors = tuple(f.reason.en for f in decision.findings if f.outcome is Outcome.ERROR)
+    # Encoded here, in the worker: bytes cross the pipe as they are, where a
+    # str would be encoded to pickle it and decoded again on the other side.
+    line = (canonical_json(decision) + "\n").encode("utf-8")
+    return BatchResult(subject.id, subject.kind.value, decision.outcome, line, record_text, errors)
 
 
 def run_batch(
