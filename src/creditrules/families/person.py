@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from ..model import Finding, Outcome, ParameterUse, Person, Period, Reason, SubjectKind
@@ -86,10 +85,7 @@ class CategoryMixFamily(RuleFamily):
             findings.append(self._cap(rule, ctx, lines, category, cap, unit, cycle, uses))
         for floor in floors:
             measured = measure((ln for ln in lines if ln.category in floor[1]), unit)
-            findings.append(self.shared_finding(
-                rule, ctx, ("min", floor[0], str(measured)),
-                partial(self._floor, rule, ctx, measured, floor, unit, cycle, uses),
-            ))
+            findings.append(self._floor(rule, ctx, measured, floor, unit, cycle, uses))
         return findings
 
     def _floor(self, rule: RuleDef, ctx: Context, measured: Decimal, floor: Any, unit: str, cycle: Period,
@@ -139,12 +135,7 @@ class CategoryMixFamily(RuleFamily):
                 trimmed.append(ln.record.record_id)
                 value = allowed
             running += value
-        if trimmed:  # names this person's records: not shared
-            return self._cap_finding(rule, ctx, category, cap, unit, cycle, uses, raw, tuple(trimmed))
-        return self.shared_finding(
-            rule, ctx, ("max", category, str(raw)),
-            lambda: self._cap_finding(rule, ctx, category, cap, unit, cycle, uses, raw, ()),
-        )
+        return self._cap_finding(rule, ctx, category, cap, unit, cycle, uses, raw, tuple(trimmed))
 
     def _cap_finding(self, rule: RuleDef, ctx: Context, category: str, cap: Decimal, unit: str, cycle: Period,
                      uses: Sequence[ParameterUse], raw: Decimal, trimmed: tuple[str, ...]) -> Finding:
@@ -182,20 +173,15 @@ class CycleTotalFamily(RuleFamily):
         cycle = ctx.cycle()
         minimum = ctx.param(rule, "minimum")
         unit = ctx.param(rule, "unit")
-        measured = measure(ctx.lines_in(cycle), str(unit.value))
-
-        def judge() -> Finding:
-            j = Judgement(measured, minimum.value)
-            outcome = j.outcome(ctx, rule, cycle)
-            pz, pe = _period_text(cycle)
-            return ctx.finding(
-                rule, self.name, outcome,
-                _threshold_reason(f"{pz}周期累计", f"Cycle {pe} total", j, str(unit.value), outcome),
-                uses=[minimum, unit, *ctx.cycle_uses()], measured=j.measured, required=j.required,
-                shortfall=j.gap, unit=str(unit.value), period=cycle,
-            )
-
-        return [self.shared_finding(rule, ctx, (str(measured),), judge)]
+        j = Judgement(measure(ctx.lines_in(cycle), str(unit.value)), minimum.value)
+        outcome = j.outcome(ctx, rule, cycle)
+        pz, pe = _period_text(cycle)
+        return [ctx.finding(
+            rule, self.name, outcome,
+            _threshold_reason(f"{pz}周期累计", f"Cycle {pe} total", j, str(unit.value), outcome),
+            uses=[minimum, unit, *ctx.cycle_uses()], measured=j.measured, required=j.required,
+            shortfall=j.gap, unit=str(unit.value), period=cycle,
+        )]
 
 
 class AnnualMinimumFamily(RuleFamily):
@@ -219,10 +205,7 @@ class AnnualMinimumFamily(RuleFamily):
                 cats = check[1]
                 chosen = lines if cats is None else [ln for ln in lines if ln.category in cats]
                 measured = measure(chosen, unit)
-                findings.append(self.shared_finding(
-                    rule, ctx, (year.start, year.end, check[0], str(measured)),
-                    partial(self._judge, rule, ctx, measured, check, year, uses, unit),
-                ))
+                findings.append(self._judge(rule, ctx, measured, check, year, uses, unit))
         return findings
 
     def _judge(self, rule: RuleDef, ctx: Context, measured: Decimal, check: Any, year: Period,

@@ -1,9 +1,10 @@
-"""Judgments shared between people (RuleFamily.shared_finding) never change a decision.
+"""A decision never depends on who was judged before it in the same process.
 
-A batch shares a finding such as "2019: 24 credits, at least 24 required; met"
-between everyone it describes, and writes its JSON once. Whether a person is
-judged first, last, alone, or after the table was cleared, their decision must
-be the same, byte for byte and value for value (10.0 hours stays 10.0, not 10).
+The engine keeps plans, parameter lookups, cycles and decimal text between
+decisions, so a batch makes them once. Whether a person is judged first, last,
+alone, in a fresh process or after someone judged in another decimal context,
+their decision must be the same, byte for byte and value for value (10.0 hours
+stays 10.0, not 10).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditrules import Engine, decision_json
-from creditrules.families import base
 from creditrules.model import Decision
 from creditrules.testing.strategies import histories
 
@@ -25,10 +25,9 @@ def engine() -> Engine:
     return Engine.load()
 
 
-def _alone(engine: Engine, region: str, as_of: dt.date, person, records) -> Decision:  # type: ignore[no-untyped-def]
-    base._SHARED_FINDINGS.clear()
-    base.forget_shared_findings()
-    return engine.adjudicate(person, records, region=region, as_of=as_of)
+def _alone(region: str, as_of: dt.date, person, records) -> Decision:  # type: ignore[no-untyped-def]
+    """The decision of a fresh engine (module-wide caches are keyed by chain and date, so they may be warm)."""
+    return Engine.load().adjudicate(person, records, region=region, as_of=as_of)
 
 
 def _exact(decision: Decision) -> list[tuple[str, ...]]:
@@ -37,17 +36,12 @@ def _exact(decision: Decision) -> list[tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("region", ["beihai", "lanzhou", "binyang"])
-@pytest.mark.parametrize("table_size", [base._SHARED_FINDINGS_MAX, 3])
-def test_a_decision_does_not_depend_on_who_was_judged_before(
-    engine: Engine, region: str, table_size: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(base, "_SHARED_FINDINGS_MAX", table_size)  # 3: the table is cleared again and again
-
+def test_a_decision_does_not_depend_on_who_was_judged_before(engine: Engine, region: str) -> None:
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(people=st.lists(histories(region, dt.date(2020, 12, 31), engine=engine), min_size=2, max_size=6),
            as_of=st.sampled_from([dt.date(2019, 6, 30), dt.date(2020, 12, 31)]))
     def check(people, as_of: dt.date) -> None:  # type: ignore[no-untyped-def]
-        alone = [_alone(engine, region, as_of, p, rs) for p, rs in people]
+        alone = [_alone(region, as_of, p, rs) for p, rs in people]
         for order in (people, people[::-1], people + people):
             for person, records in order:
                 decision = engine.adjudicate(person, records, region=region, as_of=as_of)
@@ -58,22 +52,7 @@ def test_a_decision_does_not_depend_on_who_was_judged_before(
     check()
 
 
-def test_people_with_the_same_totals_share_one_finding(engine: Engine) -> None:
-    """The point of sharing: a second person with the same year totals reuses the first one's findings."""
-    from creditrules.model import Person, TrainingRecord
-
-    def person(pid: str) -> tuple[Person, list[TrainingRecord]]:
-        return Person(pid), [TrainingRecord(f"{pid}-1", pid, "school", "remote", dt.date(2019, 3, 1),
-                                            dt.date(2019, 3, 2), 12)]
-
-    a = engine.adjudicate(*person("T1"), region="beihai", as_of=dt.date(2020, 12, 31))
-    b = engine.adjudicate(*person("T2"), region="beihai", as_of=dt.date(2020, 12, 31))
-    shared = [fa for fa, fb in zip(a.findings, b.findings, strict=True) if fa is fb]
-    assert any(f.family == "annual_minimum" for f in shared)
-    assert all(f.records == () for f in shared)  # nothing naming a person's records is shared
-
-
-def test_equal_totals_written_differently_are_not_shared(engine: Engine) -> None:
+def test_equal_totals_written_differently_stay_apart(engine: Engine) -> None:
     """4.5 + 5.5 hours is 10.0; one record of 10 hours is 10: equal, but each decision keeps its own."""
     from creditrules.model import Person, TrainingRecord
 
@@ -84,9 +63,9 @@ def test_equal_totals_written_differently_are_not_shared(engine: Engine) -> None
     halves = (Person("T1"), [record("T1", 1, "4.5"), record("T1", 2, "5.5")])
     whole = (Person("T2"), [record("T2", 1, "10")])
     as_of = dt.date(2022, 12, 31)
-    alone = [_alone(engine, "binyang", as_of, *who) for who in (halves, whole)]
+    alone = [_alone("binyang", as_of, *who) for who in (halves, whole)]
     for first, second in ((halves, whole), (whole, halves)):
-        _alone(engine, "binyang", as_of, *first)
+        _alone("binyang", as_of, *first)
         after = engine.adjudicate(*second, region="binyang", as_of=as_of)
         assert _exact(after) == _exact(alone[1 if second is whole else 0])
     measured = {str(d.subject.id): next(f for f in d.findings if f.family == "cycle_total").measured for d in alone}
@@ -103,7 +82,7 @@ def test_a_callers_decimal_context_does_not_leak_into_another_callers_decision(e
                                             dt.date(2019, 3, 2), "7.77")]
 
     as_of = dt.date(2020, 12, 31)
-    alone = _alone(engine, "beihai", as_of, *who("T2"))
+    alone = _alone("beihai", as_of, *who("T2"))
     with decimal.localcontext(prec=3):  # T1 is judged first, with the table empty, in a 3-digit context
-        _alone(engine, "beihai", as_of, *who("T1"))
+        _alone("beihai", as_of, *who("T1"))
     assert decision_json(engine.adjudicate(*who("T2"), region="beihai", as_of=as_of)) == decision_json(alone)
