@@ -137,6 +137,14 @@ def test_the_cluster_command_writes_what_adjudicate_writes(tmp_path: Path, clien
              "--local-workers", "1", "--out", "cluster.jsonl.gz")
     assert gz[0] == 0
     assert gzip.decompress((tmp_path / "cluster.jsonl.gz").read_bytes()) == (tmp_path / "local.jsonl").read_bytes()
+    split = run("cluster-adjudicate", "--partitions", "parts", "--region", "beihai", "--as-of", "2020-12-31",
+                "--local-workers", "1", "--out-dir", "split", "--ledger", "split.sqlite", "--fail-on-fail")
+    assert split[0] == 1 and summary in split[1]
+    manifest = __import__("json").loads((tmp_path / "split" / "manifest.json").read_text())
+    assert b"".join((tmp_path / "split" / p["file"]).read_bytes() for p in manifest["parts"]) == \
+        (tmp_path / "local.jsonl").read_bytes()
+    with Ledger("local.sqlite") as a, Ledger("split.sqlite") as b:
+        assert [e.record.text for e in a.entries()] == [e.record.text for e in b.entries()]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
 
 
@@ -181,3 +189,54 @@ def test_a_record_id_reused_by_another_person_is_refused_unless_checked_per_part
     with pytest.raises(InputErrors, match="duplicate record_id"):
         partition_population(persons, records, str(tmp_path / "a"), 3)
     assert len(partition_population(persons, records, str(tmp_path / "b"), 3, check_ids=False)) == 3
+
+
+def test_partitions_hold_ascending_ranges_of_about_as_many_persons(tmp_path: Path) -> None:
+    import csv
+
+    persons, records = write_population(tmp_path, 50, shuffle=True)
+    parts = partition_population(persons, records, str(tmp_path / "parts"), 4)
+    ids = [[row["person_id"] for row in csv.DictReader(open(p.persons, encoding="utf-8"))] for p in parts]
+    assert [len(x) for x in ids] == [12, 13, 12, 13]
+    flat = [pid for part in ids for pid in sorted(part)]
+    assert flat == sorted(flat)  # each range after the one before
+    for part, mine in zip(parts, ids, strict=True):
+        assert {row["person_id"] for row in csv.DictReader(open(part.records, encoding="utf-8"))} <= set(mine)
+
+
+def test_each_worker_writes_its_part_and_the_parts_in_order_are_the_local_output(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    from creditrules.distributed import adjudicate_partitions_to
+
+    persons, records = write_population(tmp_path, 30, shuffle=True)
+    local = "".join(r.decision_json + "\n" for r in run_batch(in_memory_people(persons, records), region="beihai",
+                                                              as_of=AS_OF, audit=True)).encode()
+    parts = partition_population(persons, records, str(tmp_path / "parts"), 3)
+    manifest = adjudicate_partitions_to(client, parts, str(tmp_path / "out"), region="beihai", as_of=AS_OF,
+                                        audit=True)
+    written = b"".join((tmp_path / "out" / p["file"]).read_bytes() for p in manifest["parts"])
+    assert written == local and manifest["decisions"] == local.count(b"\n")
+    first = (tmp_path / "out" / "manifest.json").read_bytes()
+    again = adjudicate_partitions_to(client, parts, str(tmp_path / "again"), region="beihai", as_of=AS_OF,
+                                     audit=True)
+    assert (tmp_path / "again" / "manifest.json").read_bytes() == first and again == manifest
+    gz = adjudicate_partitions_to(client, parts, str(tmp_path / "gz"), region="beihai", as_of=AS_OF, compress=True)
+    assert gzip.decompress(b"".join((tmp_path / "gz" / p["file"]).read_bytes() for p in gz["parts"])) == local
+    assert sorted(x.name for x in (tmp_path / "out").iterdir()) == [
+        "audit-0000.jsonl", "audit-0001.jsonl", "audit-0002.jsonl", "decisions-0000.jsonl",
+        "decisions-0001.jsonl", "decisions-0002.jsonl", "manifest.json"]
+
+
+def test_overlapping_partitions_cannot_be_written_as_parts(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    from creditrules.distributed import adjudicate_partitions_to
+    from creditrules.errors import CreditrulesError
+
+    persons, records = write_population(tmp_path, 20, shuffle=False)
+    parts = partition_population(persons, records, str(tmp_path / "parts"), 2)
+    with pytest.raises(CreditrulesError, match="partitions overlap"):
+        adjudicate_partitions_to(client, parts[::-1], str(tmp_path / "out"), region="beihai", as_of=AS_OF)
+    assert list((tmp_path / "out").iterdir()) == []  # nothing half-written
+    adjudicate_partitions_to(client, parts, str(tmp_path / "out"), region="beihai", as_of=AS_OF)
+    with pytest.raises(CreditrulesError, match="already holds decisions"):
+        adjudicate_partitions_to(client, parts, str(tmp_path / "out"), region="beihai", as_of=AS_OF)

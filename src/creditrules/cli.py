@@ -43,7 +43,7 @@ from .canonical import read_decision, to_plain
 from .convert import iter_rows, read_persons, read_projects, read_records, read_units
 from .engine import DECISION_SCHEMA, Engine
 from .errors import CreditrulesError, InputError, InputErrors, UnknownRegion
-from .model import Decision, Outcome, Project, Subject, Unit
+from .model import Decision, Project, Subject, Unit
 from .report import (
     make_console,
     regions_table,
@@ -52,7 +52,6 @@ from .report import (
     render_explanation,
     render_rules,
     rules_view,
-    summary_table,
 )
 from .samples import KINDS, SampleSet, installed_samples, sample_as_of
 
@@ -393,7 +392,7 @@ def _adjudicate_streaming(
     rejects_path: str | None, workers: int, grouped: bool, progress: bool, fail_on_fail: bool,
 ) -> None:
     """Decisions streamed (from a pool with ``--workers``), written as they come, in input order."""
-    from .cli_batch import counts_of, stream_decisions
+    from .cli_batch import stream_decisions, summarise
     from .convert import read_projects, read_units
     from .split import blocks
 
@@ -419,12 +418,7 @@ def _adjudicate_streaming(
     if skip_invalid and rejects_path is not None:
         _write_rejects(valid.rejected, rejects_path)
         _report_counts(valid, rejects_path)
-    counted = [{"subject": {"kind": k}, "outcome": o} for (k, o), n in sorted(counts.items()) for _ in range(n)]
-    make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
-    if counts_of(counts, Outcome.ERROR):
-        raise click.exceptions.Exit(3)
-    if fail_on_fail and counts_of(counts, Outcome.FAIL):
-        raise click.exceptions.Exit(1)
+    summarise(counts, region=region, as_of=as_of, fail_on_fail=fail_on_fail)
 
 
 def _ordered(subjects: list[Any]) -> list[Any]:

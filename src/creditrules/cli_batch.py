@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,21 +70,29 @@ def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_p
 @click.option("--scheduler", help="Address of a running dask scheduler (tcp://host:8786).")
 @click.option("--local-workers", type=click.IntRange(1, 512), default=2, show_default=True,
               help="Without --scheduler: start a LocalCluster with this many worker processes.")
-@click.option("--out", help="Decisions as JSON Lines (.gz: gzipped); '-' or none for stdout.")
+@click.option("--out", help="Decisions as JSON Lines (.gz: gzipped), merged by the client; '-' or none for stdout.")
+@click.option("--out-dir", type=click.Path(file_okay=False),
+              help="Instead of --out: each worker writes its partition's decisions here (a directory every worker "
+                   "can write), as decisions-NNNN.jsonl with a manifest.json; the parts in order are --out's bytes.")
+@click.option("--gzip", "gzip_parts", is_flag=True, help="With --out-dir: write decisions-NNNN.jsonl.gz.")
 @click.option("--ledger", type=click.Path(dir_okay=False), help="Also append every decision record here.")
 @click.option("--fail-on-fail", is_flag=True, help="Exit 1 if any decision's outcome is fail.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
 def cluster_adjudicate(
     part_dir: str, region: str, as_of: dt.date, known_at: dt.date | None, scheduler: str | None,
-    local_workers: int, out: str | None, ledger: str | None, fail_on_fail: bool, progress: bool,
+    local_workers: int, out: str | None, out_dir: str | None, gzip_parts: bool, ledger: str | None,
+    fail_on_fail: bool, progress: bool,
 ) -> None:
     """Adjudicate partitions on a dask.distributed cluster: the output, summary and exit code of `adjudicate`."""
+    if out_dir and out:
+        raise click.UsageError("--out and --out-dir: choose one")
+    if gzip_parts and not out_dir:
+        raise click.UsageError("--gzip goes with --out-dir (with --out, name the file .gz)")
     try:
         import distributed
     except ImportError:
         raise CliError('the Dask backend needs the [dask] extra: pip install -e ".[dask]"') from None
-    from .distributed import Partition, adjudicate_partitions
-    from .report import make_console, summary_table
+    from .distributed import Partition, adjudicate_partitions, adjudicate_partitions_to
 
     parts = _partitions(part_dir)
     engine = Engine.load()
@@ -116,18 +124,46 @@ def cluster_adjudicate(
                 writer.close()  # the gzip trailer; the file itself stays open
 
     try:
-        counts = write_decisions(engine, produce, region=region, out=out, ledger=ledger, progress=progress)
+        if out_dir:
+            manifest = adjudicate_partitions_to(client, [Partition(*p) for p in parts], out_dir, region=region,
+                                                as_of=as_of, known_at=known_at, audit=ledger is not None,
+                                                compress=gzip_parts)
+        else:
+            counts = write_decisions(engine, produce, region=region, out=out, ledger=ledger, progress=progress)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    counted = [{"subject": {"kind": k}, "outcome": o} for (k, o), n in sorted(counts.items()) for _ in range(n)]
-    make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
-    click.echo(f"{out or 'stdout'}: {sum(counts.values())} decisions from {len(parts)} partitions", err=True)
-    if counts_of(counts, Outcome.ERROR):
-        raise click.exceptions.Exit(3)
-    if fail_on_fail and counts_of(counts, Outcome.FAIL):
-        raise click.exceptions.Exit(1)
+    if out_dir:
+        counts = Counter()
+        for part in manifest["parts"]:
+            for key, n in part["outcomes"].items():
+                kind, outcome = key.split(":")
+                counts[kind, outcome] += n
+        if ledger is not None:
+            _append_parts(engine, region, ledger, out_dir, manifest)
+        _report_errors(counts, (e for part in manifest["parts"] for e in part["errors"]))
+        where = f"{out_dir}/manifest.json"
+    else:
+        where = out or "stdout"
+    click.echo(f"{where}: {sum(counts.values())} decisions from {len(parts)} partitions", err=True)
+    summarise(counts, region=region, as_of=as_of, fail_on_fail=fail_on_fail)
+
+
+def _append_parts(engine: Engine, region: str, ledger: str, out_dir: str, manifest: dict[str, Any]) -> None:
+    """Append the parts' decision records to the ledger, in the parts' order (that of a local run)."""
+    from .audit import DecisionRecord, Ledger
+
+    def records() -> Iterator[DecisionRecord]:
+        for part in manifest["parts"]:
+            with open(os.path.join(out_dir, part["audit"]), encoding="utf-8") as fh:
+                for line in fh:
+                    yield DecisionRecord.from_text(line.rstrip("\n"))
+
+    with Ledger(ledger) as led:
+        led.archive(engine.chain(region))
+        added = led.append(records())
+    click.echo(f"ledger {ledger}: {added.added} added, {added.skipped} already there", err=True)
 
 
 def _partitions(part_dir: str) -> list[tuple[str, str]]:
@@ -221,6 +257,23 @@ def write_decisions(
         if staged is not None:
             staged.close()
             os.unlink(staged.name)
+    _report_errors(counts, errors)
+    return counts
+
+
+def summarise(counts: Counter[tuple[str, str]], *, region: str, as_of: dt.date, fail_on_fail: bool) -> None:
+    """The counts table on stderr, then the exit code: 3 if a decision's outcome is error, 1 on fail if asked."""
+    from .report import make_console, summary_table
+
+    counted = [{"subject": {"kind": k}, "outcome": o} for (k, o), n in sorted(counts.items()) for _ in range(n)]
+    make_console(stderr=True).print(summary_table(counted, title=f"{region} as of {as_of.isoformat()}"))
+    if counts_of(counts, Outcome.ERROR):
+        raise click.exceptions.Exit(3)
+    if fail_on_fail and counts_of(counts, Outcome.FAIL):
+        raise click.exceptions.Exit(1)
+
+
+def _report_errors(counts: Counter[tuple[str, str]], errors: Iterable[str]) -> None:
     for problem in errors:
         click.echo(f"error: {problem}", err=True)
     failed = counts_of(counts, Outcome.ERROR)
@@ -228,7 +281,6 @@ def write_decisions(
         noun = "decision has" if failed == 1 else "decisions have"
         click.echo(f"{failed} {noun} outcome error: a plugin's rule failed, so they cannot be trusted "
                    "(written, exit 3).", err=True)
-    return counts
 
 
 def counts_of(counts: Counter[tuple[str, str]], outcome: Outcome) -> int:

@@ -1,11 +1,14 @@
 """Beyond one machine: a partitioned population on a ``dask.distributed`` cluster.
 
 Install with ``pip install -e ".[dask]"``. The population is first split into
-partitions that each hold *whole persons* (``partition_population`` hashes
-``person_id``), as CSV or Parquet pairs. Every partition is adjudicated on a
-worker, which loads its engine once; the results are merged back by person id,
-so the output — decisions and ledger entries alike — is byte-identical to the
-local run, whatever the number of workers or partitions.
+partitions that each hold *whole persons* (``partition_population`` cuts
+ranges of ``person_id``), as CSV or Parquet pairs. Every partition is
+adjudicated on a worker, which loads its engine once. Then either the client
+merges the results by person id into one output (:func:`adjudicate_partitions`),
+or each worker writes its own part of the output to a shared directory
+(:func:`adjudicate_partitions_to`), whose parts, one after the other, are that
+same output. Either way the decisions and ledger entries are byte-identical to
+the local run's, whatever the number of workers or partitions.
 
 The rules reach the workers as installed plugins: install the same packages on
 every worker (the decision records pin the ruleset hashes, and a mismatch is
@@ -14,14 +17,18 @@ refused rather than silently mixed).
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
+import gzip
 import hashlib
 import heapq
+import json
 import os
 import pickle
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,7 +50,7 @@ from .errors import CreditrulesError, InputError, InputErrors
 from .model import Person, TrainingRecord
 from .stream import BatchResult
 
-__all__ = ["Partition", "adjudicate_partitions", "partition_population"]
+__all__ = ["Partition", "adjudicate_partitions", "adjudicate_partitions_to", "partition_population"]
 
 
 @frozen
@@ -57,14 +64,19 @@ class Partition:
 def partition_population(
     persons: str, records: str, out_dir: str, parts: int, *, check_ids: bool = True
 ) -> list[Partition]:
-    """Split a population into ``parts`` CSV pairs by a stable hash of ``person_id``.
+    """Split a population into ``parts`` CSV pairs holding ranges of ``person_id``, in order.
 
-    The files stream through: memory holds the person ids (to refuse a record
-    whose person is missing) and, with ``check_ids``, a few dozen bytes per
-    record id (to refuse an id reused with other content, as the local run
-    does), never the rows. Every row is checked as the readers check it; any
-    refusal (up to ``MAX_ERRORS``, with the input's own file and line) raises
-    :class:`InputErrors` and leaves nothing in ``out_dir``.
+    Partition ``i`` holds the persons whose ids sort after those of partition
+    ``i - 1``, about as many in each, with all their records. So the decisions of
+    the partitions, written one after the other, are the local run's bytes
+    (see :func:`adjudicate_partitions_to`).
+
+    The files stream through: memory holds the person ids (to cut the ranges and
+    to refuse a record whose person is missing) and, with ``check_ids``, a few
+    dozen bytes per record id (to refuse an id reused with other content, as the
+    local run does), never the rows. Every row is checked as the readers check
+    it; any refusal (up to ``MAX_ERRORS``, with the input's own file and line)
+    raises :class:`InputErrors` and leaves nothing in ``out_dir``.
     """
     if parts < 1:
         raise CreditrulesError("parts must be at least 1")
@@ -79,15 +91,21 @@ def partition_population(
         errors: list[InputError] = []
         known: set[str] = set()
         refused: set[str] = set()  # persons whose row was refused: their records are not orphans
-        with _PartWriters(staging / "persons", parts, Person) as people:
-            for row in iter_results(persons, "person"):
-                if row.model is None:
-                    _refuse(errors, row.error)
-                    refused.add(str(row.cells.get("person_id") or "").strip())
-                    continue
-                assert isinstance(row.model, Person)
-                known.add(row.model.person_id)
-                people.write(_slot(row.model.person_id, parts), row.model)
+        for row in iter_results(persons, "person"):
+            if row.model is None:
+                _refuse(errors, row.error)
+                refused.add(str(row.cells.get("person_id") or "").strip())
+                continue
+            assert isinstance(row.model, Person)
+            known.add(row.model.person_id)
+        ordered = sorted(known)
+        # The first id of each partition but the first: equal numbers of persons in each.
+        bounds = [ordered[k * len(ordered) // parts] for k in range(1, parts)] if ordered else []
+        del ordered
+
+        def slot(person_id: str) -> int:
+            return bisect.bisect_right(bounds, person_id)
+
         if any(isinstance(e, FileError) for e in errors):
             raise InputErrors(errors)  # no persons to check the records against
         with _PartWriters(staging / "records", parts, TrainingRecord) as recs:
@@ -103,9 +121,14 @@ def partition_population(
                     _refuse(errors, InputError(f"no person {record.person_id!r} in {persons}", source=records,
                                                line=row.line, record_id=record.record_id, field="person_id"))
                     continue
-                recs.write(_slot(record.person_id, parts), record)
+                recs.write(slot(record.person_id), record)
         if errors:
             raise InputErrors(errors)
+        with _PartWriters(staging / "persons", parts, Person) as people:
+            for row in iter_results(persons, "person"):  # read again: the ranges are known now
+                if row.model is not None:
+                    assert isinstance(row.model, Person)
+                    people.write(slot(row.model.person_id), row.model)
         result = []
         for i in range(parts):
             part = Partition(str(out / f"persons-{i:04d}.csv"), str(out / f"records-{i:04d}.csv"))
@@ -157,11 +180,6 @@ class _PartWriters:
 
     def __exit__(self, *exc: object) -> None:
         self.flush()
-
-
-def _slot(person_id: str, parts: int) -> int:
-    # A cryptographic hash, not hash(): stable across processes and machines.
-    return int.from_bytes(hashlib.sha256(person_id.encode()).digest()[:8], "big") % parts
 
 
 # -- on the workers ----------------------------------------------------------------------
@@ -314,3 +332,104 @@ def _spooled(path: str) -> Iterator[BatchResult]:
                 yield pickle.load(fh)
             except EOFError:
                 return
+
+
+# -- each worker writes its part ---------------------------------------------------------
+
+MANIFEST_SCHEMA = "creditrules.decisions-manifest/1"
+
+
+def _adjudicate_partition_to(
+    part: Partition, index: int, staging: str, region: str, as_of: dt.date, known_at: dt.date | None,
+    audit: bool, compress: bool,
+) -> dict[str, Any]:
+    """Decide ``part`` and write its decisions (and audit records) into ``staging``; say what was written."""
+    results = _adjudicate_partition(part, region, as_of, known_at, audit)
+    data = b"".join(r.line for r in results)
+    if compress:
+        data = gzip.compress(data, compresslevel=1, mtime=0)
+    name = f"decisions-{index:04d}.jsonl" + (".gz" if compress else "")
+    with open(os.path.join(staging, name), "wb") as fh:
+        fh.write(data)
+    entry: dict[str, Any] = {
+        "file": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "decisions": len(results),
+        "first": results[0].subject_id if results else None,
+        "last": results[-1].subject_id if results else None,
+        "outcomes": dict(sorted(Counter(f"{r.kind}:{r.outcome.value}" for r in results).items())),
+        "errors": [f"{r.kind} {r.subject_id}: {why}" for r in results for why in r.errors],
+    }
+    if audit:
+        entry["audit"] = f"audit-{index:04d}.jsonl"
+        with open(os.path.join(staging, entry["audit"]), "w", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(f"{r.record_text}\n" for r in results)
+    return entry
+
+
+def adjudicate_partitions_to(
+    client: Any,
+    partitions: Sequence[Partition],
+    out_dir: str,
+    *,
+    region: str,
+    as_of: dt.date,
+    known_at: dt.date | None = None,
+    audit: bool = False,
+    compress: bool = False,
+) -> dict[str, Any]:
+    """Adjudicate every partition, each worker writing its own part into ``out_dir``; return the manifest.
+
+    Partition ``i`` becomes ``decisions-NNNN.jsonl`` (``.jsonl.gz`` with
+    ``compress``, one gzip member each) and, with ``audit``, ``audit-NNNN.jsonl``
+    (its decision records, one per line). The parts, one after the other, are
+    the local run's output, so the partitions must hold ascending ranges of
+    ``person_id``, as :func:`partition_population` makes them; overlapping
+    partitions are refused (use :func:`adjudicate_partitions`, which merges).
+    The decisions never pass through the client, so ``out_dir`` must be a
+    directory every worker can write (a shared file system).
+
+    ``manifest.json`` lists each part with its count, SHA-256, first and last
+    person and outcomes; it holds no time, so the same run gives the same file.
+    Parts are written under a staging directory and moved in place only when
+    every partition succeeded: a refusal leaves ``out_dir`` as it was.
+    """
+    from distributed import as_completed
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if any(out.glob("decisions-*")) or (out / "manifest.json").exists():
+        raise CreditrulesError(f"{out_dir} already holds decisions; choose an empty directory")
+    staging = Path(tempfile.mkdtemp(prefix=".adjudicating-", dir=out))
+    futures = [
+        client.submit(_adjudicate_partition_to, part, i, str(staging), region, as_of, known_at, audit, compress,
+                      pure=False)
+        for i, part in enumerate(partitions)
+    ]
+    position = {future.key: i for i, future in enumerate(futures)}
+    try:
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask is untyped
+            if future.status != "finished":
+                _raise_first_failure(futures, position[future.key])
+        entries = [future.result() for future in futures]
+        ranges = [(e["first"], e["last"]) for e in entries if e["decisions"]]
+        for (_, last), (first, _) in zip(ranges, ranges[1:]):
+            if first <= last:
+                raise CreditrulesError(
+                    f"partitions overlap (person {first!r} after {last!r}): their parts would not be in person "
+                    "order; cut ranges with `creditrules partition`, or write one merged output with --out")
+        manifest = {
+            "schema": MANIFEST_SCHEMA, "region": region, "as_of": as_of.isoformat(),
+            "known_at": known_at.isoformat() if known_at else None,
+            "decisions": sum(e["decisions"] for e in entries), "parts": entries,
+        }
+        for e in entries:
+            for name in (e["file"], e.get("audit")):
+                if name:
+                    os.replace(staging / name, out / name)
+        text = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+        (out / "manifest.json").write_text(text, encoding="utf-8")
+        return manifest
+    finally:
+        client.cancel(futures)
+        shutil.rmtree(staging, ignore_errors=True)
