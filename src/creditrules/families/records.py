@@ -199,10 +199,15 @@ class RepeatTrainingFamily(RuleFamily):
                 uses.add(cats)
             if ln.category not in cats.value:
                 continue
-            clash = next((a for a in attended if a.end >= ln.record.start_date), None)
-            if clash is None:
+            start = ln.record.start_date
+            # Lines come in start order, so an enrolment that ended before this one
+            # starts can clash with no later one either: drop it, keep the rest in order.
+            if attended and attended[0].end < start:
+                attended = [a for a in attended if a.end >= start]
+            if not attended:
                 attended.append(ln)
                 continue
+            clash = attended[0]
             overlaps.append((clash, ln))
             action = ctx.param(rule, "overlap_action", ln.end)
             uses.add(action)
