@@ -44,13 +44,13 @@ def sort_records_cmd(records: str, out: str, encoding: str | None) -> None:
 @click.command()
 @click.option("--persons", required=True, type=click.Path(dir_okay=False, exists=True))
 @click.option("--records", required=True, type=click.Path(dir_okay=False, exists=True))
-@click.option("--parts", required=True, type=click.IntRange(1, 100_000), help="How many partitions.")
+@click.option("--parts", required=True, type=click.IntRange(1, 10_000), help="How many partitions (ranges of person_id).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write.")
 @click.option("--ids-within-partitions", is_flag=True,
               help="Check record ids within each partition (its worker reads it whole), not across the file: "
                    "memory then holds the person ids only, not ~300 bytes per record.")
 def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_partitions: bool) -> None:
-    """Split a population into partitions holding whole persons (by a stable hash of person_id).
+    """Split a population into partitions holding whole persons: ranges of person_id, in order.
 
     The files stream through; every row is checked as `adjudicate` checks it, and
     any refusal leaves the directory as it was.
@@ -77,7 +77,7 @@ def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_p
 @click.option("--gzip", "gzip_parts", is_flag=True, help="With --out-dir: write decisions-NNNN.jsonl.gz.")
 @click.option("--ledger", type=click.Path(dir_okay=False), help="Also append every decision record here.")
 @click.option("--fail-on-fail", is_flag=True, help="Exit 1 if any decision's outcome is fail.")
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal (with --out).")
 def cluster_adjudicate(
     part_dir: str, region: str, as_of: dt.date, known_at: dt.date | None, scheduler: str | None,
     local_workers: int, out: str | None, out_dir: str | None, gzip_parts: bool, ledger: str | None,
@@ -109,8 +109,9 @@ def cluster_adjudicate(
 
     def produce(sink: BinaryIO, compress: bool, advance: Callable[[int], None]) -> Iterator[BatchResult]:
         # Decisions are written as they are merged, never all held: a province's are tens of gigabytes.
-        writer: BinaryIO = (cast(BinaryIO, gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0))
-                            if compress else sink)
+        # filename="": else the temporary file's name (with our pid) would go into the header.
+        writer: BinaryIO = (cast(BinaryIO, gzip.GzipFile(filename="", fileobj=sink, mode="wb", compresslevel=1,
+                                                         mtime=0)) if compress else sink)
         try:
             for result in adjudicate_partitions(
                 client, [Partition(*p) for p in parts], region=region, as_of=as_of, known_at=known_at,
@@ -168,7 +169,8 @@ def _append_parts(engine: Engine, region: str, ledger: str, out_dir: str, manife
 
 def _partitions(part_dir: str) -> list[tuple[str, str]]:
     pairs = []
-    for persons in sorted(glob.glob(os.path.join(part_dir, "persons-*"))):
+    # By number, not by text: persons-10000 comes after persons-9999.
+    for persons in sorted(glob.glob(os.path.join(part_dir, "persons-*")), key=_numbered):
         records = persons.replace(os.sep + "persons-", os.sep + "records-")
         if not os.path.exists(records):
             raise CliError(f"{persons} has no matching {records}")
@@ -176,6 +178,11 @@ def _partitions(part_dir: str) -> list[tuple[str, str]]:
     if not pairs:
         raise CliError(f"{part_dir}: no persons-*.csv / records-*.csv partitions (see `creditrules partition`)")
     return pairs
+
+
+def _numbered(path: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in Path(path).name.split(".")[0] if ch.isdigit())
+    return (int(digits) if digits else -1, path)
 
 
 def stream_decisions(

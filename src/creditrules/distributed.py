@@ -26,6 +26,7 @@ import heapq
 import json
 import os
 import pickle
+import secrets
 import shutil
 import tempfile
 from collections import Counter
@@ -53,6 +54,10 @@ from .stream import BatchResult
 __all__ = ["Partition", "adjudicate_partitions", "adjudicate_partitions_to", "partition_population"]
 
 
+#: Partitions are numbered with four digits (persons-0000.csv … persons-9999.csv).
+MAX_PARTS = 10_000
+
+
 @frozen
 class Partition:
     """One slice of the population: persons and the records of exactly those persons."""
@@ -78,8 +83,8 @@ def partition_population(
     it; any refusal (up to ``MAX_ERRORS``, with the input's own file and line)
     raises :class:`InputErrors` and leaves nothing in ``out_dir``.
     """
-    if parts < 1:
-        raise CreditrulesError("parts must be at least 1")
+    if not 1 <= parts <= MAX_PARTS:
+        raise CreditrulesError(f"parts must be between 1 and {MAX_PARTS}, got {parts}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stale = sorted(out.glob("persons-*")) + sorted(out.glob("records-*"))
@@ -256,21 +261,24 @@ def adjudicate_partitions(
     from distributed import as_completed
 
     futures = [
-        client.submit(_adjudicate_partition, part, region, as_of, known_at, audit, pure=False)
+        client.submit(_adjudicate_partition, _absolute(part), region, as_of, known_at, audit, pure=False)
         for part in partitions
     ]
     position = {future.key: i for i, future in enumerate(futures)}
     try:
         with tempfile.TemporaryDirectory(prefix="creditrules-spool-", dir=spool_dir) as tmp:
             spools = [os.path.join(tmp, f"{i:06d}.pickle") for i in range(len(futures))]
+            done: set[int] = set()
             for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask is untyped
+                index = position[future.key]
                 if future.status != "finished":
-                    _raise_first_failure(futures, position[future.key])
+                    _raise_first_failure(futures, index, done)
                 results = future.result()
-                with open(spools[position[future.key]], "wb") as fh:
+                with open(spools[index], "wb") as fh:
                     for item in results:
                         pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                future.release()
+                future.release()  # its status becomes "cancelled": ``done`` remembers it succeeded
+                done.add(index)
                 del results
             spools = _fewer(spools, tmp)
             previous = None
@@ -284,16 +292,18 @@ def adjudicate_partitions(
         client.cancel(futures)
 
 
-def _raise_first_failure(futures: list[Any], failed: int) -> None:
+def _raise_first_failure(futures: list[Any], failed: int, done: set[int]) -> None:
     """Raise the failure of the first partition that failed, in partition order, not in order of time.
 
-    Partitions before ``failed`` are waited for: one of them may fail too, and
-    its refusal is the one a run from the start would meet first.
+    Partitions before ``failed`` that are not ``done`` (finished and already
+    taken, their futures released) are waited for: one of them may fail too,
+    and its refusal is the one a run from the start would meet first.
     """
     from distributed import wait
 
-    wait(futures[:failed])  # type: ignore[no-untyped-call]  # dask is untyped
-    first = next(f for f in futures[:failed + 1] if f.status != "finished")
+    pending = [f for i, f in enumerate(futures[:failed]) if i not in done]
+    wait(pending)  # type: ignore[no-untyped-call]  # dask is untyped
+    first = next(f for f in [*pending, futures[failed]] if f.status != "finished")
     first.result()  # raises the task's own exception, pickled back with its attributes
     raise CreditrulesError(f"partition task ended as {first.status}")  # cancelled: not expected
 
@@ -332,6 +342,11 @@ def _spooled(path: str) -> Iterator[BatchResult]:
                 yield pickle.load(fh)
             except EOFError:
                 return
+
+
+def _absolute(part: Partition) -> Partition:
+    """``part`` with absolute paths: a worker's working directory need not be the client's."""
+    return Partition(os.path.abspath(part.persons), os.path.abspath(part.records))
 
 
 # -- each worker writes its part ---------------------------------------------------------
@@ -396,21 +411,25 @@ def adjudicate_partitions_to(
     """
     from distributed import as_completed
 
-    out = Path(out_dir)
+    if len(partitions) > MAX_PARTS:
+        raise CreditrulesError(f"at most {MAX_PARTS} partitions, got {len(partitions)}")
+    out = Path(out_dir).resolve()  # the workers' working directory is not ours
     out.mkdir(parents=True, exist_ok=True)
     if any(out.glob("decisions-*")) or (out / "manifest.json").exists():
         raise CreditrulesError(f"{out_dir} already holds decisions; choose an empty directory")
-    staging = Path(tempfile.mkdtemp(prefix=".adjudicating-", dir=out))
+    # Not mkdtemp: its 0700 would shut out workers running as another user on a shared file system.
+    staging = out / f".adjudicating-{secrets.token_hex(8)}"
+    staging.mkdir()
     futures = [
-        client.submit(_adjudicate_partition_to, part, i, str(staging), region, as_of, known_at, audit, compress,
-                      pure=False)
+        client.submit(_adjudicate_partition_to, _absolute(part), i, str(staging), region, as_of, known_at, audit,
+                      compress, pure=False)
         for i, part in enumerate(partitions)
     ]
     position = {future.key: i for i, future in enumerate(futures)}
     try:
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask is untyped
             if future.status != "finished":
-                _raise_first_failure(futures, position[future.key])
+                _raise_first_failure(futures, position[future.key], set())
         entries = [future.result() for future in futures]
         ranges = [(e["first"], e["last"]) for e in entries if e["decisions"]]
         for (_, last), (first, _) in zip(ranges, ranges[1:]):
@@ -428,8 +447,11 @@ def adjudicate_partitions_to(
                 if name:
                     os.replace(staging / name, out / name)
         text = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
-        (out / "manifest.json").write_text(text, encoding="utf-8")
+        (staging / "manifest.json").write_text(text, encoding="utf-8")
+        os.replace(staging / "manifest.json", out / "manifest.json")  # last: its presence says the parts are whole
         return manifest
     finally:
+        # Tasks already running cannot be stopped; their writes fail once staging is gone. On NFS a
+        # file still open may keep the directory: it is named .adjudicating-*, and safe to delete.
         client.cancel(futures)
         shutil.rmtree(staging, ignore_errors=True)
