@@ -147,6 +147,12 @@ def test_the_cluster_command_writes_what_adjudicate_writes(tmp_path: Path, clien
         (tmp_path / "local.jsonl").read_bytes()
     with Ledger("local.sqlite") as a, Ledger("split.sqlite") as b:
         assert [e.record.text for e in a.entries()] == [e.record.text for e in b.entries()]
+    someone = manifest["parts"][-1]["last"]
+    explained = run("explain", "--decision", "split", "--id", someone)
+    assert explained[0] == 0 and someone in explained[1]
+    assert explained[1] == run("explain", "--decision", "local.jsonl", "--id", someone)[1]
+    assert "no decision for 'T9999'" in run("explain", "--decision", "split", "--id", "T9999")[1]
+    assert "no manifest.json" in run("explain", "--decision", "parts", "--id", someone)[1]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
 
 

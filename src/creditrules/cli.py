@@ -477,8 +477,9 @@ def _report_counts(valid: ValidInput, rejects: str) -> None:
 @main.command()
 @_region_options(required=False)
 @_input_options(required=False)
-@click.option("--decision", "decision_file", type=click.Path(dir_okay=False, exists=True),
-              help="Explain a stored decision from this JSONL file instead of adjudicating.")
+@click.option("--decision", "decision_file", type=click.Path(exists=True),
+              help="Explain a stored decision from this JSONL file (or .gz, or a cluster-adjudicate --out-dir "
+                   "directory) instead of adjudicating.")
 @click.option("--id", "subject_id", required=True, help="The person, project or unit id to explain.")
 @click.option("--kind", type=click.Choice(["person", "project", "unit"]), help="Only subjects of this kind.")
 def explain(
@@ -541,8 +542,9 @@ def _explain_subjects(
 def _explain_stored(
     console: Any, path: str, subject_id: str, kind: str | None, region: str | None, as_of: dt.date | None
 ) -> None:
+    sources = _parts_holding(path, subject_id) if os.path.isdir(path) else [path]
     matches = [
-        d for d in _read_decisions(path, subject_id)
+        d for source in sources for d in _read_decisions(source, subject_id)
         if d["subject"]["id"] == subject_id
         and kind in (None, d["subject"]["kind"])
         and region in (None, d["region"])
@@ -562,6 +564,30 @@ def _explain_stored(
         if engine is not None and d["region"] in engine.chains:
             titles, name = _titles(engine, d["region"]), _region_name(engine, d["region"])
         render_explanation(console, d, titles=titles, region_name=name)
+
+
+def _parts_holding(directory: str, subject_id: str) -> list[str]:
+    """The part files of a ``cluster-adjudicate --out-dir`` directory whose range holds ``subject_id``.
+
+    The manifest gives each part's first and last person, so one part is read, not the country.
+    """
+    from .distributed import MANIFEST_SCHEMA
+
+    manifest_path = os.path.join(directory, "manifest.json")
+    try:
+        with open(manifest_path, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+        parts = manifest["parts"] if manifest.get("schema") == MANIFEST_SCHEMA else None
+    except FileNotFoundError:
+        raise CliError(f"{directory}: not a directory of decisions (no manifest.json, see "
+                       "cluster-adjudicate --out-dir)") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CliError(f"{manifest_path}: not a decisions manifest ({exc})") from None
+    if not isinstance(parts, list):
+        raise CliError(f"{manifest_path}: not a {MANIFEST_SCHEMA} manifest")
+    return [os.path.join(directory, str(part["file"])) for part in parts
+            if isinstance(part, dict) and part.get("decisions") and part.get("first") is not None
+            and str(part["first"]) <= subject_id <= str(part["last"])]
 
 
 def _read_decisions(path: str, subject_id: str | None = None) -> list[dict[str, Any]]:
