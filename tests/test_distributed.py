@@ -156,15 +156,17 @@ def test_the_cluster_command_writes_what_adjudicate_writes(tmp_path: Path, clien
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
 
 
+def _two_partitions(tmp_path: Path, first: list[str], second: list[str]) -> list[Partition]:
+    """Two partitions of these persons rows (``id,role``), without records."""
+    for i, rows in enumerate((first, second)):
+        (tmp_path / f"p{i}.csv").write_text("person_id,role\n" + "".join(row + "\n" for row in rows))
+        (tmp_path / f"r{i}.csv").write_text("record_id,person_id,level,category,start_date,end_date,hours\n")
+    return [Partition(str(tmp_path / f"p{i}.csv"), str(tmp_path / f"r{i}.csv")) for i in (0, 1)]
+
+
 def test_the_refusal_raised_is_the_first_partitions_whatever_finishes_first(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
-    header = "record_id,person_id,level,category,start_date,end_date,hours\n"
     # Partition 0 is slow to fail (its bad row is last); partition 1 fails at once.
-    (tmp_path / "p0.csv").write_text("person_id,role\n" + "".join(f"A{i},teacher\n" for i in range(20_000))
-                                     + "A-bad,galaxy\n")
-    (tmp_path / "p1.csv").write_text("person_id,role\nB1,galaxy\n")
-    for name in ("r0.csv", "r1.csv"):
-        (tmp_path / name).write_text(header)
-    parts = [Partition(str(tmp_path / f"p{i}.csv"), str(tmp_path / f"r{i}.csv")) for i in (0, 1)]
+    parts = _two_partitions(tmp_path, [f"A{i},teacher" for i in range(20_000)] + ["A-bad,galaxy"], ["B1,galaxy"])
     with pytest.raises(InputErrors, match="p0.csv:20002 person A-bad"):
         list(adjudicate_partitions(client, parts, region="beihai", as_of=AS_OF))
 
@@ -252,13 +254,7 @@ def test_overlapping_partitions_cannot_be_written_as_parts(tmp_path: Path, clien
 
 def test_a_refusal_after_an_earlier_partition_was_taken_is_still_the_refusal(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
     """Partition 0 finishes and is taken (its future released) before partition 1 is refused."""
-    header = "record_id,person_id,level,category,start_date,end_date,hours\n"
-    (tmp_path / "p0.csv").write_text("person_id,role\nA1,teacher\n")
-    (tmp_path / "p1.csv").write_text("person_id,role\n" + "".join(f"B{i},teacher\n" for i in range(20_000))
-                                     + "B-bad,galaxy\n")
-    for name in ("r0.csv", "r1.csv"):
-        (tmp_path / name).write_text(header)
-    parts = [Partition(str(tmp_path / f"p{i}.csv"), str(tmp_path / f"r{i}.csv")) for i in (0, 1)]
+    parts = _two_partitions(tmp_path, ["A1,teacher"], [f"B{i},teacher" for i in range(20_000)] + ["B-bad,galaxy"])
     with pytest.raises(InputErrors, match="p1.csv:20002 person B-bad"):
         list(adjudicate_partitions(client, parts, region="beihai", as_of=AS_OF))
 

@@ -46,6 +46,19 @@ def _threshold_reason(
     return Reason(f"{zh},{word_zh}{gap}{per}。", f"{en}; {word_en} {gap}.")
 
 
+def _threshold_finding(family: str, rule: RuleDef, ctx: Context, measured: Decimal, check: Any, period: Period,
+                       uses: tuple[ParameterUse, ...], unit: str) -> Finding:
+    """A planned check ``(item, categories, required, label_zh, label_en)`` judged on ``measured``."""
+    item, _, required, label, label_en = check
+    j = Judgement(measured, required)
+    outcome = j.outcome(ctx, rule, period)
+    return ctx.finding(
+        rule, family, outcome, _threshold_reason(label, label_en, j, unit, outcome),
+        uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
+        unit=unit, period=period, item=item,
+    )
+
+
 def _years(ctx: Context, rule: RuleDef) -> list[Period]:
     """Each year of the cycle containing as_of, up to and including the current one."""
     cycle = ctx.cycle()
@@ -85,19 +98,8 @@ class CategoryMixFamily(RuleFamily):
             findings.append(self._cap(rule, ctx, lines, category, cap, unit, cycle, uses))
         for floor in floors:
             measured = measure((ln for ln in lines if ln.category in floor[1]), unit)
-            findings.append(self._floor(rule, ctx, measured, floor, unit, cycle, uses))
+            findings.append(_threshold_finding(self.name, rule, ctx, measured, floor, cycle, uses, unit))
         return findings
-
-    def _floor(self, rule: RuleDef, ctx: Context, measured: Decimal, floor: Any, unit: str, cycle: Period,
-               uses: tuple[ParameterUse, ...]) -> Finding:
-        key, _, required, label, label_en = floor
-        j = Judgement(measured, required)
-        outcome = j.outcome(ctx, rule, cycle)
-        return ctx.finding(
-            rule, self.name, outcome, _threshold_reason(label, label_en, j, unit, outcome),
-            uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
-            unit=unit, period=cycle, item=key,
-        )
 
     def _plan(self, rule: RuleDef, ctx: Context) -> tuple[Period, tuple[ParameterUse, ...], str, list[Any], list[Any]]:
         """The cycle, the values in force, the caps, and the minimums with their labels."""
@@ -205,19 +207,8 @@ class AnnualMinimumFamily(RuleFamily):
                 cats = check[1]
                 chosen = lines if cats is None else [ln for ln in lines if ln.category in cats]
                 measured = measure(chosen, unit)
-                findings.append(self._judge(rule, ctx, measured, check, year, uses, unit))
+                findings.append(_threshold_finding(self.name, rule, ctx, measured, check, year, uses, unit))
         return findings
-
-    def _judge(self, rule: RuleDef, ctx: Context, measured: Decimal, check: Any, year: Period,
-               uses: tuple[ParameterUse, ...], unit: str) -> Finding:
-        item, _, floor, label, label_en = check
-        j = Judgement(measured, floor)
-        outcome = j.outcome(ctx, rule, year)
-        return ctx.finding(
-            rule, self.name, outcome, _threshold_reason(label, label_en, j, unit, outcome),
-            uses=uses, measured=j.measured, required=j.required, shortfall=j.gap,
-            unit=unit, period=year, item=item,
-        )
 
     def _plan(self, rule: RuleDef, ctx: Context) -> list[tuple[Period, tuple[ParameterUse, ...], str, list[Any]]]:
         """Per year: the period, the values in force for it, and each check with its labels."""
