@@ -267,3 +267,13 @@ def test_partitions_of_ones_own_are_taken_in_number_order(tmp_path: Path) -> Non
         (tmp_path / f"records-{n}.csv").write_text("")
     assert [Path(p).name for p, _ in _partitions(str(tmp_path))] == ["persons-1.csv", "persons-2.csv",
                                                                      "persons-10.csv"]
+
+
+def test_partitioning_reads_a_gb18030_export_and_writes_utf8(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_bytes("person_id,role\nT1,teacher\n".encode("gb18030"))
+    (tmp_path / "r.csv").write_bytes("record_id,person_id,level,category,start_date,end_date,hours,topic\n"
+                                     "R1,T1,school,remote,2019-01-01,2019-01-02,6,课例研究\n".encode("gb18030"))
+    for encoding in (None, "gb18030"):
+        out = tmp_path / f"parts-{encoding}"
+        parts = partition_population(str(tmp_path / "p.csv"), str(tmp_path / "r.csv"), str(out), 1, encoding=encoding)
+        assert "课例研究" in Path(parts[0].records).read_text(encoding="utf-8")

@@ -49,7 +49,9 @@ def sort_records_cmd(records: str, out: str, encoding: str | None) -> None:
 @click.option("--ids-within-partitions", is_flag=True,
               help="Check record ids within each partition (its worker reads it whole), not across the file: "
                    "memory then holds the person ids only, not ~300 bytes per record.")
-def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_partitions: bool) -> None:
+@click.option("--encoding", help="Encoding of the input files (default: UTF-8, else GB18030).")
+def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_partitions: bool,
+              encoding: str | None) -> None:
     """Split a population into partitions holding whole persons: ranges of person_id, in order.
 
     The files stream through; every row is checked as `adjudicate` checks it, and
@@ -57,7 +59,8 @@ def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_p
     """
     from .distributed import partition_population
 
-    written = partition_population(persons, records, out_dir, parts, check_ids=not ids_within_partitions)
+    written = partition_population(persons, records, out_dir, parts, check_ids=not ids_within_partitions,
+                                   encoding=encoding)
     click.echo(f"{out_dir}: {len(written)} partitions (persons-NNNN.csv, records-NNNN.csv)", err=True)
 
 

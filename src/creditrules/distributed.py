@@ -67,7 +67,7 @@ class Partition:
 
 
 def partition_population(
-    persons: str, records: str, out_dir: str, parts: int, *, check_ids: bool = True
+    persons: str, records: str, out_dir: str, parts: int, *, check_ids: bool = True, encoding: str | None = None
 ) -> list[Partition]:
     """Split a population into ``parts`` CSV pairs holding ranges of ``person_id``, in order.
 
@@ -96,7 +96,7 @@ def partition_population(
         errors: list[InputError] = []
         known: set[str] = set()
         refused: set[str] = set()  # persons whose row was refused: their records are not orphans
-        for row in iter_results(persons, "person"):
+        for row in iter_results(persons, "person", encoding=encoding):
             if row.model is None:
                 _refuse(errors, row.error)
                 refused.add(str(row.cells.get("person_id") or "").strip())
@@ -114,7 +114,7 @@ def partition_population(
         if any(isinstance(e, FileError) for e in errors):
             raise InputErrors(errors)  # no persons to check the records against
         with _PartWriters(staging / "records", parts, TrainingRecord) as recs:
-            for row in iter_results(records, "record", duplicates_across_file=check_ids):
+            for row in iter_results(records, "record", encoding=encoding, duplicates_across_file=check_ids):
                 if row.model is None:
                     _refuse(errors, row.error)
                     continue
@@ -130,7 +130,7 @@ def partition_population(
         if errors:
             raise InputErrors(errors)
         with _PartWriters(staging / "persons", parts, Person) as people:
-            for row in iter_results(persons, "person"):  # read again: the ranges are known now
+            for row in iter_results(persons, "person", encoding=encoding):  # read again: the ranges are known now
                 if row.model is not None:
                     assert isinstance(row.model, Person)
                     people.write(slot(row.model.person_id), row.model)
