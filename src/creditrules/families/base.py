@@ -135,10 +135,11 @@ class Line:
     rules: list[str] = field(factory=list)
     excluded: bool = False
     content: tuple[tuple[int, str], ...] | None = None  # the record's content sort key, made once
+    #: The record's end date, read by every rule for every line: a slot, not a property.
+    end: dt.date = field(init=False)
 
-    @property
-    def end(self) -> dt.date:
-        return self.record.end_date
+    def __attrs_post_init__(self) -> None:
+        self.end = self.record.end_date
 
     def exclude(self, rule_id: str) -> None:
         self.excluded = True
