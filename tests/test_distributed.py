@@ -277,3 +277,14 @@ def test_partitioning_reads_a_gb18030_export_and_writes_utf8(tmp_path: Path) -> 
         out = tmp_path / f"parts-{encoding}"
         parts = partition_population(str(tmp_path / "p.csv"), str(tmp_path / "r.csv"), str(out), 1, encoding=encoding)
         assert "课例研究" in Path(parts[0].records).read_text(encoding="utf-8")
+
+
+def test_writing_parts_reports_each_partition_as_it_ends(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    from creditrules.distributed import adjudicate_partitions_to
+
+    persons, records = write_population(tmp_path, 9, shuffle=False)
+    parts = partition_population(persons, records, str(tmp_path / "parts"), 3)
+    done: list[int] = []
+    manifest = adjudicate_partitions_to(client, parts, str(tmp_path / "out"), region="beihai", as_of=AS_OF,
+                                        on_done=done.append)
+    assert sorted(done) == sorted(p["decisions"] for p in manifest["parts"]) and sum(done) == 9

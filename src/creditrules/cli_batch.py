@@ -80,7 +80,7 @@ def partition(persons: str, records: str, parts: int, out_dir: str, ids_within_p
 @click.option("--gzip", "gzip_parts", is_flag=True, help="With --out-dir: write decisions-NNNN.jsonl.gz.")
 @click.option("--ledger", type=click.Path(dir_okay=False), help="Also append every decision record here.")
 @click.option("--fail-on-fail", is_flag=True, help="Exit 1 if any decision's outcome is fail.")
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal (with --out).")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
 def cluster_adjudicate(
     part_dir: str, region: str, as_of: dt.date, known_at: dt.date | None, scheduler: str | None,
     local_workers: int, out: str | None, out_dir: str | None, gzip_parts: bool, ledger: str | None,
@@ -129,9 +129,10 @@ def cluster_adjudicate(
 
     try:
         if out_dir:
-            manifest = adjudicate_partitions_to(client, [Partition(*p) for p in parts], out_dir, region=region,
-                                                as_of=as_of, known_at=known_at, audit=ledger is not None,
-                                                compress=gzip_parts)
+            with _progress(progress) as advance:
+                manifest = adjudicate_partitions_to(client, [Partition(*p) for p in parts], out_dir, region=region,
+                                                    as_of=as_of, known_at=known_at, audit=ledger is not None,
+                                                    compress=gzip_parts, on_done=advance)
         else:
             counts = write_decisions(engine, produce, region=region, out=out, ledger=ledger, progress=progress)
     finally:

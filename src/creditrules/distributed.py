@@ -30,7 +30,7 @@ import secrets
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -392,6 +392,7 @@ def adjudicate_partitions_to(
     known_at: dt.date | None = None,
     audit: bool = False,
     compress: bool = False,
+    on_done: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Adjudicate every partition, each worker writing its own part into ``out_dir``; return the manifest.
 
@@ -408,6 +409,7 @@ def adjudicate_partitions_to(
     person and outcomes; it holds no time, so the same run gives the same file.
     Parts are written under a staging directory and moved in place only when
     every partition succeeded: a refusal leaves ``out_dir`` as it was.
+    ``on_done(n)`` is called as each partition ends, with its number of decisions.
     """
     from distributed import as_completed
 
@@ -430,6 +432,8 @@ def adjudicate_partitions_to(
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask is untyped
             if future.status != "finished":
                 _raise_first_failure(futures, position[future.key], set())
+            if on_done is not None:
+                on_done(future.result()["decisions"])
         entries = [future.result() for future in futures]
         ranges = [(e["first"], e["last"]) for e in entries if e["decisions"]]
         for (_, last), (first, _) in zip(ranges, ranges[1:]):
