@@ -114,7 +114,8 @@ def _by_name(uses: Sequence[ParameterUse]) -> tuple[ParameterUse, ...]:
     if hit is None or hit[0] is not uses:
         if len(_SORTED_USES) >= 4096:
             _SORTED_USES.clear()
-        hit = _SORTED_USES[id(uses)] = (uses, tuple(sorted(uses, key=_name)))  # keeps ``uses`` alive: its id stays its own
+        # The entry keeps ``uses`` alive, so its id cannot be reused while it is here.
+        hit = _SORTED_USES[id(uses)] = (uses, tuple(sorted(uses, key=_name)))
     return hit[1]
 
 
@@ -123,6 +124,7 @@ def _name(use: ParameterUse) -> str:
 
 
 _SORTED_USES: dict[int, tuple[tuple[ParameterUse, ...], tuple[ParameterUse, ...]]] = {}
+
 
 @define(slots=True)
 class Line:

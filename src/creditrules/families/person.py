@@ -137,10 +137,6 @@ class CategoryMixFamily(RuleFamily):
                 trimmed.append(ln.record.record_id)
                 value = allowed
             running += value
-        return self._cap_finding(rule, ctx, category, cap, unit, cycle, uses, raw, tuple(trimmed))
-
-    def _cap_finding(self, rule: RuleDef, ctx: Context, category: str, cap: Decimal, unit: str, cycle: Period,
-                     uses: Sequence[ParameterUse], raw: Decimal, trimmed: tuple[str, ...]) -> Finding:
         pz, pe = _period_text(cycle)
         if trimmed:
             reason = Reason(
@@ -154,7 +150,7 @@ class CategoryMixFamily(RuleFamily):
             )
         return ctx.finding(
             rule, self.name, Outcome.PASS, reason, uses=uses, measured=raw, required=cap,
-            shortfall=Decimal(0), unit=unit, period=cycle, item=f"max:{category}", records=trimmed,
+            shortfall=Decimal(0), unit=unit, period=cycle, item=f"max:{category}", records=tuple(trimmed),
         )
 
 
