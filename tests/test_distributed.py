@@ -288,3 +288,14 @@ def test_writing_parts_reports_each_partition_as_it_ends(tmp_path: Path, client)
     manifest = adjudicate_partitions_to(client, parts, str(tmp_path / "out"), region="beihai", as_of=AS_OF,
                                         on_done=done.append)
     assert sorted(done) == sorted(p["decisions"] for p in manifest["parts"]) and sum(done) == 9
+
+
+@pytest.mark.parametrize(("bad", "truncated"), [(100, False), (101, True)])
+def test_a_hundred_refusals_are_all_listed_and_more_are_said_to_be_more(tmp_path: Path, bad: int,
+                                                                         truncated: bool) -> None:
+    persons, records = write_population(tmp_path, 3, shuffle=False)
+    with open(records, "a") as fh:
+        fh.writelines(f"Z-{i},T0000,county,remote,2019-01-01,2019-01-02,-6\n" for i in range(bad))
+    with pytest.raises(InputErrors) as exc:
+        partition_population(persons, records, str(tmp_path / "parts"), 2)
+    assert len(exc.value.errors) == 100 and exc.value.truncated is truncated
