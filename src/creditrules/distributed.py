@@ -77,8 +77,8 @@ def partition_population(
     (see :func:`adjudicate_partitions_to`).
 
     The files stream through: memory holds the person ids (to cut the ranges and
-    to refuse a record whose person is missing) and, with ``check_ids``, a few
-    dozen bytes per record id (to refuse an id reused with other content, as the
+    to refuse a record whose person is missing) and, with ``check_ids``, about
+    300 bytes per record id (to refuse an id reused with other content, as the
     local run does), never the rows. Every row is checked as the readers check
     it; any refusal (up to ``MAX_ERRORS``, with the input's own file and line)
     raises :class:`InputErrors` and leaves nothing in ``out_dir``.
