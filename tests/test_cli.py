@@ -408,3 +408,15 @@ def test_a_plugin_package_may_ship_samples_with_their_date(tmp_path: Path, monke
     assert sample_as_of(files).isoformat() == "2025-12-31"
     beihai = find_samples("beihai", ["fakecity_plugin"])
     assert beihai is not None and sample_as_of(beihai).isoformat() == "2020-12-31"
+
+
+@pytest.mark.parametrize("module", ["cli_batch", "cli_audit", "cli_docs", "authoring", "cli"])
+def test_each_command_module_can_be_imported_first(module: str) -> None:
+    """The commands of sibling modules are added to the CLI lazily, so none finds another half-made."""
+    import subprocess
+    import sys
+
+    probe = f"import creditrules.{module}; from creditrules.cli import main; print(len(main.list_commands(None)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 15

@@ -75,6 +75,17 @@ class CliError(click.ClickException):
 class _Main(click.Group):
     """Turns every :class:`CreditrulesError` into a message and exit code 2."""
 
+    # The commands defined in sibling modules (which import this one for its shared
+    # helpers) are added on the first lookup, not at import: importing one of those
+    # modules first must not find this one half-made.
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _add_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        _add_commands()
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -678,14 +689,13 @@ def _load_samples(files: SampleSet) -> Population:
 
 
 def _add_commands() -> None:
-    # Defined in their own modules, which import this one for its shared helpers.
+    """Add the commands defined in their own modules (once; see :class:`_Main`)."""
+    if "ledger" in main.commands:
+        return
+    from .authoring import commands as authoring
     from .cli_audit import impact, ledger, replay
     from .cli_batch import cluster_adjudicate, partition, sort_records_cmd
-    from .authoring import commands as authoring
     from .cli_docs import docs
 
     for command in (ledger, replay, impact, sort_records_cmd, partition, cluster_adjudicate, docs, *authoring):
         main.add_command(command)
-
-
-_add_commands()
