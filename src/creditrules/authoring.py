@@ -20,10 +20,10 @@ import click
 from attrs import frozen
 
 from .canonical import dec
+from .cli import DATE
 from .engine import Engine
 from .errors import CreditrulesError, InputError, UnknownRegion
-from .golden import GoldenCase, Mismatch, load_cases, run_case
-from .model import Outcome
+from .golden import GoldenCase, Mismatch, load_cases, run_case, show_value
 
 __all__ = [
     "GoldenReport",
@@ -453,8 +453,8 @@ class GoldenReport:
                 lines.append(f"        could not run: {r.error}")
             for m in r.mismatches:
                 lines.append(f"        {m.what}")
-                lines.append(f"            expected: {_show(m.expected)}")
-                lines.append(f"            got:      {_show(m.got)}")
+                lines.append(f"            expected: {show_value(m.expected)}")
+                lines.append(f"            got:      {show_value(m.got)}")
         total = len(self.results)
         passed = total - len(self.failed)
         if lines:
@@ -474,18 +474,6 @@ def _rel(path: Path, root: Path | None) -> str:
         except ValueError:
             pass
     return str(path)
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, Decimal):
-        return dec(value)
-    if isinstance(value, Outcome):
-        return value.value
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return str(value)
 
 
 def run_golden(path: Path | str, *, engine: Engine | None = None) -> GoldenReport:
@@ -540,25 +528,13 @@ def _property_failures(engine: Engine, regions: Sequence[str]) -> list[str]:
 # -- click commands ----------------------------------------------------------------------
 
 
-class _DateType(click.ParamType):  # type: ignore[type-arg]
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date YYYY-MM-DD", param, ctx)
-
-
 @click.command("new-plugin")
 @click.argument("name")
 @click.option("--extends", "extends", required=True, metavar="LAYER",
               help="The layer the new region builds on, e.g. guangxi or nanning (see `creditrules regions --all`).")
 @click.option("--dest", type=click.Path(file_okay=False), default=None,
               help="Folder to create (default: ./creditrules-NAME).")
-@click.option("--since", type=_DateType(), default=DEFAULT_SINCE.isoformat(), show_default=True,
+@click.option("--since", type=DATE, default=DEFAULT_SINCE.isoformat(), show_default=True,
               help="First day the example rule and override apply.")
 def new_plugin_cmd(name: str, extends: str, dest: str | None, since: dt.date) -> None:
     """Scaffold an installable plugin package for a new region NAME."""

@@ -147,7 +147,7 @@ class Mismatch:
     got: Any
 
     def __str__(self) -> str:
-        return f"{self.what}: expected {_show(self.expected)}, got {_show(self.got)}"
+        return f"{self.what}: expected {show_value(self.expected)}, got {show_value(self.got)}"
 
 
 # -- loading ----------------------------------------------------------------------
@@ -447,7 +447,8 @@ def _selector(f: Finding) -> str:
     return f"{at}{item}({f.outcome.value})" if at or item else f"one without period or item ({f.outcome.value})"
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value as a golden file's reader wrote it: decimals plain, outcomes by name."""
     if value is None:
         return "nothing"
     if isinstance(value, Decimal):
@@ -455,7 +456,7 @@ def _show(value: Any) -> str:
     if isinstance(value, Outcome):
         return value.value
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
     return str(value)
 
 
