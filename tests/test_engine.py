@@ -29,27 +29,11 @@ from creditrules import (
     Unit,
     UnknownRegion,
     decision_json,
-    hookimpl,
     parse_ruleset,
 )
+from creditrules.testing import InlinePlugin
 
 D = dt.date
-
-
-class Provides:
-    """A plugin providing ruleset documents and rule families."""
-
-    def __init__(self, docs: Sequence[RulesetDoc] = (), families: Sequence[RuleFamily] = ()) -> None:
-        self.docs = docs
-        self.families = families
-
-    @hookimpl
-    def creditrules_rulesets(self) -> Sequence[RulesetDoc]:
-        return list(self.docs)
-
-    @hookimpl
-    def creditrules_families(self) -> Sequence[RuleFamily]:
-        return list(self.families)
 
 
 def ruleset(rid: str, body: str = "", *, extends: str | None = None, kind: str = "region") -> RulesetDoc:
@@ -62,7 +46,7 @@ def ruleset(rid: str, body: str = "", *, extends: str | None = None, kind: str =
 
 
 def engine_with(*docs: RulesetDoc, families: Sequence[RuleFamily] = ()) -> Engine:
-    return Engine.load(plugins=[Provides(docs, families)], entry_points=False)
+    return Engine.load(plugins=[InlinePlugin(docs, families)], entry_points=False)
 
 
 def rec(rid: str, start: str, end: str, hours: Any, category: str = "centralized", **kw: Any) -> TrainingRecord:
@@ -233,8 +217,8 @@ class TestPlugins:
         parent = ruleset("p", _probe_rule("aa", "probe_late") + _probe_rule("zz", "probe_early"), kind="base")
         child = ruleset("q", _probe_rule("mm", "probe_early"), extends="p")
         orders = [
-            [Provides([child]), Provides(families=[LateProbe()]), Provides([parent], [EarlyProbe()])],
-            [Provides([parent], [EarlyProbe()]), Provides(families=[LateProbe()]), Provides([child])],
+            [InlinePlugin([child]), InlinePlugin(families=[LateProbe()]), InlinePlugin([parent], [EarlyProbe()])],
+            [InlinePlugin([parent], [EarlyProbe()]), InlinePlugin(families=[LateProbe()]), InlinePlugin([child])],
         ]
         for plugins in orders:
             _Probe.log.clear()
@@ -247,17 +231,17 @@ class TestPlugins:
     def test_two_plugins_providing_one_region_are_refused_naming_both(self) -> None:
         """A region id is unique across plugins; the error names both providers."""
         with pytest.raises(PluginError) as exc:
-            Engine.load(plugins=[Provides([GX]), Provides([ruleset("gx_test", extends="guangxi")])],
+            Engine.load(plugins=[InlinePlugin([GX]), InlinePlugin([ruleset("gx_test", extends="guangxi")])],
                         entry_points=False)
         assert "'gx_test'" in str(exc.value)
-        assert "Provides-0" in str(exc.value) and "Provides-1" in str(exc.value)
+        assert "InlinePlugin-0" in str(exc.value) and "InlinePlugin-1" in str(exc.value)
 
     def test_a_plugin_registered_twice_is_refused_naming_both(self) -> None:
         """The same plugin object under two names is a PluginError naming both registrations."""
-        plugin = Provides([GX])
+        plugin = InlinePlugin([GX])
         with pytest.raises(PluginError) as exc:
             Engine.load(plugins=[plugin, plugin], entry_points=False)
-        assert "Provides-0" in str(exc.value) and "Provides-1" in str(exc.value)
+        assert "InlinePlugin-0" in str(exc.value) and "InlinePlugin-1" in str(exc.value)
 
     def test_a_duplicate_family_name_is_refused_naming_both(self) -> None:
         """A plugin cannot shadow a built-in family."""
@@ -269,7 +253,7 @@ class TestPlugins:
         with pytest.raises(PluginError) as exc:
             engine_with(families=[Impostor()])
         assert "'cycle_total'" in str(exc.value)
-        assert "'creditrules'" in str(exc.value) and "'Provides-0'" in str(exc.value)
+        assert "'creditrules'" in str(exc.value) and "'InlinePlugin-0'" in str(exc.value)
 
 
 # -- refusals ---------------------------------------------------------------------

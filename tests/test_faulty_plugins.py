@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
 import sys
 import textwrap
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,6 @@ from creditrules import (
     Reason,
     RuleDef,
     RuleFamily,
-    RulesetDoc,
     SubjectKind,
     TrainingRecord,
     cli,
@@ -46,6 +43,9 @@ from creditrules import (
     parse_ruleset,
 )
 from creditrules import plugins as plugins_module
+from creditrules.testing import InlinePlugin
+
+from .test_fuzz import cpu_limit
 
 AS_OF = dt.date(2020, 12, 31)
 PLUGIN = "creditrules_faulty"
@@ -140,24 +140,8 @@ class RaisesInRecordStage(RecordStageProbe):
         raise ZeroDivisionError("division by zero in the probe")
 
 
-class Provides:
-    """A plugin object, named as an installed plugin would be."""
-
-    def __init__(self, docs: Sequence[RulesetDoc], families: Sequence[RuleFamily], name: str = PLUGIN) -> None:
-        self.__name__ = name
-        self.docs, self.families = docs, families
-
-    @hookimpl
-    def creditrules_rulesets(self) -> Sequence[RulesetDoc]:
-        return list(self.docs)
-
-    @hookimpl
-    def creditrules_families(self) -> Sequence[RuleFamily]:
-        return list(self.families)
-
-
 def engine_with(family: RuleFamily) -> Engine:
-    return Engine.load(plugins=[Provides([REGION], [family])], entry_points=False)
+    return Engine.load(plugins=[InlinePlugin([REGION], [family], name=PLUGIN)], entry_points=False)
 
 
 def rec(rid: str, person: str, end: str, hours: int, category: str = "centralized") -> TrainingRecord:
@@ -273,26 +257,6 @@ def test_a_classify_hook_that_raises_gives_an_error_decision() -> None:
     assert "creditrules_badclassify" in json.dumps([f.reason.en for f in d.findings])
 
 
-class HangGuard(BaseException):
-    """Raised by :func:`no_hang` (a BaseException, so no plugin's ``except Exception`` swallows it)."""
-
-
-@contextmanager
-def no_hang(cpu_seconds: float = 3.0) -> Iterator[None]:
-    """Fail instead of hanging: SIGVTALRM on CPU time, independent of the engine's own SIGALRM limit."""
-
-    def fire(signum: int, frame: object) -> None:
-        raise HangGuard(f"adjudicate() still running after {cpu_seconds} s of CPU: the time limit did not hold")
-
-    previous = signal.signal(signal.SIGVTALRM, fire)
-    signal.setitimer(signal.ITIMER_VIRTUAL, cpu_seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, previous)
-
-
 TWO_RULES = parse_ruleset(region_text() + textwrap.dedent("""
     [rules.probe_again]
     family = "faulty_probe"
@@ -305,9 +269,9 @@ TWO_RULES = parse_ruleset(region_text() + textwrap.dedent("""
 
 
 def test_two_looping_rules_in_one_decision_are_both_stopped() -> None:
-    engine = Engine.load(plugins=[Provides([TWO_RULES], [LoopsForever()])], entry_points=False)
+    engine = Engine.load(plugins=[InlinePlugin([TWO_RULES], [LoopsForever()], name=PLUGIN)], entry_points=False)
     engine.rule_timeout = 0.5
-    with no_hang():
+    with cpu_limit(3.0):  # fails the test instead of hanging it if the time limit did not hold
         d = engine.adjudicate(Person("BAD"), [], region="faulty", as_of=AS_OF)
     assert d.outcome is Outcome.ERROR
     assert {f.rule for f in d.findings if f.outcome is Outcome.ERROR} >= {RULE}
@@ -327,7 +291,7 @@ def test_a_classify_hook_that_loops_is_stopped_at_the_time_limit() -> None:
     engine = Engine.load(plugins=[ClassifiesForever()], entry_points=False)
     engine.rule_timeout = 0.5
     records = [rec(f"R{i}", "T1", f"2020-0{i + 1}-01", 8) for i in range(3)]
-    with no_hang():
+    with cpu_limit(3.0):  # fails the test instead of hanging it if the time limit did not hold
         d = engine.adjudicate(Person("T1"), records, region="guangxi", as_of=AS_OF)
     assert d.outcome is Outcome.ERROR
     assert "creditrules_loopclassify" in json.dumps([f.reason.en for f in d.findings])

@@ -60,7 +60,6 @@ from creditrules import (
     RulesetError,
     TrainingRecord,
     cli,
-    hookimpl,
     load_ruleset,
     parse_ruleset,
 )
@@ -77,6 +76,7 @@ from creditrules.convert import (
 from creditrules.errors import InputError, InputErrors
 from creditrules.model import Category, Level, LocationScope, Mode, Project, Role, Unit
 from creditrules.ruleset import MAX_FILE_BYTES, SCHEMA
+from creditrules.testing import InlinePlugin
 
 # -- profiles -----------------------------------------------------------------------------
 
@@ -866,16 +866,6 @@ def adjudicate_one(engine: Engine, region: str) -> Outcome:
     return engine.adjudicate(Person("T1"), recs, region=region, as_of=dt.date(2020, 12, 31)).outcome
 
 
-class Provides:
-    def __init__(self, docs: Sequence[RulesetDoc]) -> None:
-        self.docs = docs
-        self.__name__ = "creditrules_fuzzed"
-
-    @hookimpl
-    def creditrules_rulesets(self) -> Sequence[RulesetDoc]:
-        return list(self.docs)
-
-
 @fuzz(250)
 @given(drawn=ruleset_texts())
 @example(drawn=("", None))
@@ -897,7 +887,7 @@ def test_ruleset_files_are_read_or_refused_by_key_path(drawn: tuple[str, str | N
             return
         assert expect is None, f"not refused: expected a refusal at {expect}"
         try:
-            engine = Engine.load(plugins=[Provides([doc])], entry_points=False)
+            engine = Engine.load(plugins=[InlinePlugin([doc], name="creditrules_fuzzed")], entry_points=False)
         except (RulesetError, PluginError) as exc:
             assert "fz.toml" in str(exc) or "creditrules_fuzzed" in str(exc), str(exc)
             tally["refused at load"] += 1
@@ -954,7 +944,7 @@ def test_extends_chains_deep_cyclic_or_broken_load_or_are_refused(
     docs = [layer(rid, parent) for rid, parent in graph]
     with cpu_limit(20):
         try:
-            engine = Engine.load(plugins=[Provides(docs)], entry_points=False)
+            engine = Engine.load(plugins=[InlinePlugin(docs, name="creditrules_fuzzed")], entry_points=False)
         except (RulesetError, PluginError) as exc:
             message = str(exc)
             assert any(why in message for why in (

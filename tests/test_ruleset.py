@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,13 +10,13 @@ import pytest
 
 from creditrules import (
     Engine,
-    RulesetDoc,
     RulesetError,
     hookimpl,
     load_ruleset,
     parse_ruleset,
 )
 from creditrules.chain import MissingParameter, RulesetChain, build_chains
+from creditrules.testing import InlinePlugin
 
 D = dt.date
 
@@ -58,20 +57,9 @@ def refusal(exc: pytest.ExceptionInfo[RulesetError], origin: str, key_path: str)
     return exc.value.reason
 
 
-class Provides:
-    """A plugin providing the given ruleset documents."""
-
-    def __init__(self, *docs: RulesetDoc) -> None:
-        self.docs = docs
-
-    @hookimpl
-    def creditrules_rulesets(self) -> Sequence[RulesetDoc]:
-        return list(self.docs)
-
-
 def engine_with(*texts: str) -> Engine:
     docs = [parse_ruleset(t, f"test/{i}.toml") for i, t in enumerate(texts)]
-    return Engine.load(plugins=[Provides(*docs)], entry_points=False)
+    return Engine.load(plugins=[InlinePlugin(docs)], entry_points=False)
 
 
 def chain_of(*texts: str) -> RulesetChain:

@@ -41,7 +41,6 @@ from creditrules import (
     RulesetDoc,
     SubjectKind,
     TrainingRecord,
-    hookimpl,
     parse_ruleset,
 )
 from creditrules.authoring import ScaffoldError, commands, new_plugin, run_golden
@@ -51,6 +50,7 @@ from creditrules.families.records import CreditConversionFamily
 from creditrules.model import Role
 from creditrules.testing import (
     CI,
+    InlinePlugin,
     boundary_values,
     cases,
     check_as_of_stability,
@@ -85,21 +85,6 @@ QUICK = settings(settings.get_profile(CI), max_examples=15)
 # -- a plugin made of inline rulesets and families ----------------------------------------
 
 
-class Provides:
-    """A plugin providing ruleset documents and rule families."""
-
-    def __init__(self, docs: Sequence[RulesetDoc] = (), families: Sequence[RuleFamily] = ()) -> None:
-        self.docs, self.families = docs, families
-
-    @hookimpl
-    def creditrules_rulesets(self) -> Sequence[RulesetDoc]:
-        return list(self.docs)
-
-    @hookimpl
-    def creditrules_families(self) -> Sequence[RuleFamily]:
-        return list(self.families)
-
-
 def layer(rid: str, body: str, *, extends: str = "national") -> RulesetDoc:
     head = (
         f'schema = "creditrules.ruleset/1"\nid = "{rid}"\nextends = "{extends}"\nkind = "region"\n'
@@ -109,7 +94,7 @@ def layer(rid: str, body: str, *, extends: str = "national") -> RulesetDoc:
 
 
 def engine_with(docs: Iterable[RulesetDoc], families: Sequence[RuleFamily] = ()) -> Engine:
-    return Engine.load(plugins=[Provides(list(docs), families)], entry_points=False)
+    return Engine.load(plugins=[InlinePlugin(list(docs), families)], entry_points=False)
 
 
 def rec(rid: str, start: dt.date, end: dt.date, hours: str, category: str = "centralized", **kw: Any) -> TrainingRecord:
@@ -546,7 +531,7 @@ class TestNewPlugin:
         ruleset = load_ruleset(doc)
         assert any(p.override for p in ruleset.parameters.values())
         assert [r.family for r in ruleset.rules] == ["annual_minimum"]
-        engine = Engine.load(plugins=[Provides([ruleset])])
+        engine = Engine.load(plugins=[InlinePlugin([ruleset])])
         report = run_golden(root, engine=engine)
         assert report.exit_code == 0, report.text()
         assert "wuhan = \"creditrules_wuhan\"" in (root / "pyproject.toml").read_text()
@@ -703,3 +688,20 @@ def test_the_pytest_plugin_collects_one_item_per_region_and_property(tmp_path: P
                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "creditrules::" not in quiet.stdout  # opt-in: nothing without the flag
 
+
+
+def test_every_name_of_the_kit_is_one_submodules_and_importing_the_kit_needs_no_hypothesis() -> None:
+    import importlib
+    import subprocess
+    import sys
+
+    import creditrules.testing as kit
+
+    for name in kit.__all__:
+        homes = [m for m in kit._MODULES if name in importlib.import_module(f"creditrules.testing.{m}").__all__]
+        assert len(homes) == 1, (name, homes)
+        assert getattr(kit, name) is getattr(importlib.import_module(f"creditrules.testing.{homes[0]}"), name)
+    probe = ("import sys, creditrules.testing as t; t.golden_test; t.installed_engine; "
+             "print('hypothesis' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
