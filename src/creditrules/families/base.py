@@ -106,26 +106,6 @@ class RuleFamily:
         return plan
 
 
-def _by_name(uses: Sequence[ParameterUse]) -> tuple[ParameterUse, ...]:
-    """``uses`` sorted by name; a plan's tuple of uses, passed for every person, is sorted once."""
-    if uses.__class__ is not tuple:
-        return tuple(sorted(uses, key=_name))
-    hit = _SORTED_USES.get(id(uses))
-    if hit is None or hit[0] is not uses:
-        if len(_SORTED_USES) >= 4096:
-            _SORTED_USES.clear()
-        # The entry keeps ``uses`` alive, so its id cannot be reused while it is here.
-        hit = _SORTED_USES[id(uses)] = (uses, tuple(sorted(uses, key=_name)))
-    return hit[1]
-
-
-def _name(use: ParameterUse) -> str:
-    return use.name
-
-
-_SORTED_USES: dict[int, tuple[tuple[ParameterUse, ...], tuple[ParameterUse, ...]]] = {}
-
-
 @define(slots=True)
 class Line:
     """Working state of one record while record-level rules run (engine-internal)."""
@@ -286,7 +266,7 @@ class Context:
             outcome=outcome,
             reason=reason,
             citation=rule.citation,
-            parameters=_by_name(uses),
+            parameters=tuple(sorted(uses, key=lambda u: u.name)),
             **kw,
         )
 
